@@ -1,0 +1,227 @@
+"""Problems: declared objects with a name, a space, a direction and what they offer.
+
+What a problem offers is a *capability*, a small protocol. Today: :class:`Queryable` (a batched
+``evaluate``). A solver lists the capabilities it needs; the runner refuses a mismatch before anything
+runs. New kinds of problems (offline data sets with a hidden oracle, training or bilevel objectives)
+add new protocols rather than special cases in the runner.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import torch
+from torch import Tensor
+
+from workbench.errors import InvalidProblemError
+from workbench.registry import Registry
+from workbench.space import Space
+
+Direction = Literal["minimize", "maximize"]
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
+
+
+@runtime_checkable
+class Queryable(Protocol):
+    """A problem that can be asked for values: ``evaluate(X)`` maps ``n x dim`` native rows to ``n`` values."""
+
+    def evaluate(self, X: Tensor) -> Tensor: ...
+
+
+class Problem:
+    """Base of every problem. Subclasses set ``name``, ``space``, ``direction`` and, where known,
+    ``optimum`` (the best attainable value) and ``optimizers`` (records that attain it), either as
+    class attributes or in ``__init__``; and implement the methods of their capabilities."""
+
+    name: str
+    space: Space
+    direction: Direction = "minimize"
+    optimum: float | None = None
+    optimizers: tuple[Mapping[str, Any], ...] = ()
+    #: keyword arguments that rebuild this problem, recorded in results for provenance
+    params: Mapping[str, Any] = {}
+
+    def bind(self, seed: int) -> Problem:
+        """The problem as one cell sees it. Problems with randomness of their own (noise) return a copy
+        whose randomness flows from ``seed``; deterministic problems return themselves."""
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "params": dict(self.params),
+            "direction": self.direction,
+            "optimum": self.optimum,
+            "space": self.space.describe(),
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {getattr(self, 'name', '?')!r}>"
+
+
+def validate_problem(problem: object, where: str = "problem") -> Problem:
+    """Check a problem's declaration, naming the first field that is wrong."""
+    if not isinstance(problem, Problem):
+        raise InvalidProblemError(f"{where} must be a workbench Problem, but got {problem!r}")
+    name = getattr(problem, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidProblemError(
+            f"{where}.name must be a non-empty string of letters, digits, '_', '.', '+', '-', but got {name!r}"
+        )
+    if not isinstance(getattr(problem, "space", None), Space):
+        raise InvalidProblemError(f"{where}.space must be a Space, but got {getattr(problem, 'space', None)!r}")
+    if problem.direction not in ("minimize", "maximize"):
+        raise InvalidProblemError(
+            f"{where}.direction must be 'minimize' or 'maximize', but got {problem.direction!r}"
+        )
+    opt = problem.optimum
+    if opt is not None and (isinstance(opt, bool) or not isinstance(opt, (int, float)) or not math.isfinite(opt)):
+        raise InvalidProblemError(f"{where}.optimum must be a finite number or None, but got {opt!r}")
+    return problem
+
+
+# ---------------------------------------------------------------------------------------- functions
+class FunctionProblem(Problem):
+    """A problem from a plain Python function of one record (a dict), evaluated row by row."""
+
+    def __init__(
+        self,
+        fn: Callable[[dict[str, Any]], float],
+        *,
+        space: Space,
+        name: str | None = None,
+        direction: Direction = "minimize",
+        optimum: float | None = None,
+        optimizers: tuple[Mapping[str, Any], ...] = (),
+    ) -> None:
+        if not callable(fn):
+            raise InvalidProblemError(f"problem function must be callable, but got {fn!r}")
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.space = space
+        self.direction = direction
+        self.optimum = optimum
+        self.optimizers = tuple(optimizers)
+        self.__doc__ = fn.__doc__
+        validate_problem(self, f"problem {self.name!r}")
+
+    def evaluate(self, X: Tensor) -> Tensor:
+        values = [float(self.fn(record)) for record in self.space.decode(X)]
+        return torch.tensor(values, dtype=torch.float64, device=X.device)
+
+    def __call__(self, record: dict[str, Any]) -> float:
+        return self.fn(record)
+
+
+def problem(
+    *,
+    space: Space,
+    name: str | None = None,
+    direction: Direction = "minimize",
+    optimum: float | None = None,
+    optimizers: tuple[Mapping[str, Any], ...] = (),
+) -> Callable[[Callable[[dict[str, Any]], float]], FunctionProblem]:
+    """Turn a function of a record into a problem::
+
+        @problem(space=Space(Real("x", -5, 5)), optimum=0.0)
+        def sphere(record):
+            return record["x"] ** 2
+    """
+
+    def wrap(fn: Callable[[dict[str, Any]], float]) -> FunctionProblem:
+        return FunctionProblem(
+            fn, space=space, name=name, direction=direction, optimum=optimum, optimizers=optimizers
+        )
+
+    return wrap
+
+
+# ---------------------------------------------------------------------------------------- wrappers
+class Wrapped(Problem):
+    """A problem that wraps another; by default everything is the inner problem's."""
+
+    def __init__(self, inner: Problem) -> None:
+        self.inner = validate_problem(inner, "wrapped problem")
+        self.name = inner.name
+        self.space = inner.space
+        self.direction = inner.direction
+        self.optimum = inner.optimum
+        self.optimizers = inner.optimizers
+
+    def bind(self, seed: int) -> Problem:
+        bound = copy.copy(self)
+        bound.inner = self.inner.bind(seed)
+        return bound
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "inner": self.inner.describe()}
+
+
+class Noisy(Wrapped):
+    """Adds Gaussian observation noise with standard deviation ``std`` to a queryable problem.
+
+    ``optimum`` stays the noiseless optimum; the noise of each cell flows from the cell's seed.
+    """
+
+    def __init__(self, inner: Problem, std: float, *, name: str | None = None) -> None:
+        super().__init__(inner)
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not std > 0 or not math.isfinite(std):
+            raise InvalidProblemError(f"Noisy.std must be a finite number > 0, but got std={std!r}")
+        if not isinstance(inner, Queryable):
+            raise InvalidProblemError(f"Noisy needs a queryable problem, but {inner.name!r} has no evaluate")
+        self.std = float(std)
+        self.name = name or f"{inner.name}+noise{std:g}"
+        self.params = {"std": self.std}
+        self._generator: torch.Generator | None = None
+        validate_problem(self, f"problem {self.name!r}")
+
+    def bind(self, seed: int) -> Problem:
+        bound = super().bind(seed)
+        assert isinstance(bound, Noisy)
+        bound._generator = torch.Generator().manual_seed(int(seed) + 0x5EED)
+        return bound
+
+    def evaluate(self, X: Tensor) -> Tensor:
+        y = self.inner.evaluate(X)
+        if self._generator is None:
+            self._generator = torch.Generator().manual_seed(0x5EED)
+        noise = torch.randn(y.shape, generator=self._generator, dtype=torch.float64)
+        return y + self.std * noise.to(y.device, y.dtype)
+
+
+class Negated(Wrapped):
+    """The same problem with values negated and the direction flipped."""
+
+    def __init__(self, inner: Problem, *, name: str | None = None) -> None:
+        super().__init__(inner)
+        if not isinstance(inner, Queryable):
+            raise InvalidProblemError(f"Negated needs a queryable problem, but {inner.name!r} has no evaluate")
+        self.name = name or f"{inner.name}-neg"
+        self.direction = "maximize" if inner.direction == "minimize" else "minimize"
+        self.optimum = None if inner.optimum is None else -inner.optimum
+        validate_problem(self, f"problem {self.name!r}")
+
+    def evaluate(self, X: Tensor) -> Tensor:
+        return -self.inner.evaluate(X)
+
+
+def _load_library() -> None:
+    import importlib
+
+    importlib.import_module("problems")
+
+
+#: the registered problem classes, by name (``workbench list problems``)
+catalog: Registry[type[Problem]] = Registry("problem", loader=_load_library)
+
+
+def resolve_problem(spec: str | Problem) -> Problem:
+    """A registered name (default parameters) or a problem, as a validated problem."""
+    if isinstance(spec, str):
+        return catalog.get(spec)()
+    return validate_problem(spec)

@@ -1,0 +1,142 @@
+"""Results: one ``xarray.Dataset`` per study, assembled from the storage and written atomically.
+
+Dims ``problem, solver, seed, step``. Variables:
+
+* ``value``   — the evaluation's value (NaN where it failed or has not run);
+* ``best``    — best value so far in the problem's direction (failed evaluations skipped);
+* ``regret``  — ``|best - optimum|`` where the problem's optimum is known, else NaN;
+* ``elapsed`` — seconds of the cell's wall time when the evaluation finished;
+* ``failed``  — 1 where the evaluation failed, 0 where it succeeded, -1 where it has not run;
+* ``optimum`` (problem) and ``direction`` (problem).
+
+Attributes: ``study`` (the declaration, JSON), ``versions`` (JSON), ``storage`` (URL, password removed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from workbench.errors import ResultsError
+from workbench.recorder import redact, trials_to_history
+from workbench.study import Study
+
+RESULTS_FILE = "results.nc"
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("workbench", "torch", "botorch", "gpytorch", "optuna", "xarray", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def best_so_far(values: np.ndarray, direction: str) -> np.ndarray:
+    """Running best along the last axis, skipping NaN (NaN until the first finite value)."""
+    sign = 1.0 if direction == "minimize" else -1.0
+    filled = np.where(np.isnan(values), np.inf, sign * values)
+    best = np.minimum.accumulate(filled, axis=-1)
+    return np.where(np.isinf(best), np.nan, sign * best)
+
+
+def build_results(study: Study, storage: Any, *, storage_url: str = "") -> xr.Dataset:
+    """Read every cell of ``study`` from ``storage`` into a Dataset (cells not run stay NaN)."""
+    import optuna
+
+    P, S, R, T = len(study.problems), len(study.solvers), len(study.seeds), study.budget
+    value = np.full((P, S, R, T), np.nan)
+    elapsed = np.full((P, S, R, T), np.nan)
+    failed = np.full((P, S, R, T), -1, dtype=np.int8)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    for cell in study.cells():
+        key = cell.key(study.name)
+        if key not in names:
+            continue
+        p, s, r = study.problems.index(cell.problem), study.solvers.index(cell.solver), study.seeds.index(cell.seed)
+        study_id = storage.get_study_id_from_name(key)
+        history = trials_to_history(storage.get_all_trials(study_id, deepcopy=False), cell.problem.space)
+        n = min(len(history), T)
+        value[p, s, r, :n] = history.values[:n].numpy()
+        elapsed[p, s, r, :n] = history.elapsed[:n].numpy()
+        failed[p, s, r, :n] = history.failed[:n].numpy().astype(np.int8)
+    directions = [p.direction for p in study.problems]
+    optima = np.array([np.nan if p.optimum is None else p.optimum for p in study.problems])
+    best = np.stack([best_so_far(value[i], directions[i]) for i in range(P)])
+    regret = np.abs(best - optima[:, None, None, None])
+    coords = {
+        "problem": [p.name for p in study.problems],
+        "solver": [s.label for s in study.solvers],
+        "seed": list(study.seeds),
+        "step": np.arange(T),
+    }
+    dims = ("problem", "solver", "seed", "step")
+    ds = xr.Dataset(
+        {
+            "value": (dims, value),
+            "best": (dims, best),
+            "regret": (dims, regret),
+            "elapsed": (dims, elapsed),
+            "failed": (dims, failed),
+            "optimum": (("problem",), optima),
+            "direction": (("problem",), np.array(directions, dtype=str)),
+        },
+        coords=coords,
+        attrs={
+            "study": json.dumps(study.describe(), default=_jsonable),
+            "versions": json.dumps(versions()),
+            "storage": redact(storage_url),
+            "budget": study.budget,
+        },
+    )
+    ds["elapsed"].attrs["units"] = "s"
+    return ds
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (set, tuple, range)):
+        return list(value)
+    return repr(value)
+
+
+def write_results(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write NetCDF (h5netcdf) to a temporary file beside ``path``, then rename over it: readers see
+    the old file or the new one, never a half-written one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_results(path: str | Path) -> xr.Dataset:
+    """Open a results file (or a run folder holding ``results.nc``) fully into memory."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.is_file():
+        raise ResultsError(f"no results file at {path} (run the study first: workbench run STUDY_FILE)")
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            return ds.load()
+    except Exception as e:
+        raise ResultsError(f"cannot read results file {path}: {type(e).__name__}: {e}") from e
