@@ -1,0 +1,17 @@
+# The two quick-start commands: `make quickstart` and `make test`. Each sets up .venv first.
+.PHONY: quickstart test setup slow lint
+
+setup:
+	@bash scripts/setup.sh
+
+quickstart: setup
+	.venv/bin/workbench run studies/quickstart.py
+
+test: setup
+	bash scripts/test.sh
+
+slow: setup
+	.venv/bin/python -m pytest -m slow
+
+lint: setup
+	.venv/bin/ruff check workbench problems tests studies
