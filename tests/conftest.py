@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from workbench import Categorical, Integer, Real, Sequence, Space, problem
+
+ROOT = Path(__file__).resolve().parents[1]
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture
+def mixed_problem():
+    """A cheap problem over every kind of parameter, with a known optimum of 0."""
+    space = Space(
+        Real("x", -2.0, 2.0),
+        Real("lr", 1e-4, 1.0, log=True),
+        Integer("n", 1, 8),
+        Categorical("act", ("relu", "tanh", "gelu")),
+        Sequence("dna", 3, "ACGT"),
+    )
+
+    @problem(space=space, optimum=0.0, optimizers=({"x": 0.0, "lr": 1e-2, "n": 3, "act": "tanh", "dna": "GGG"},))
+    def mixed(r):
+        import math
+
+        return (
+            r["x"] ** 2
+            + (math.log10(r["lr"]) + 2) ** 2
+            + (r["n"] - 3) ** 2
+            + (r["act"] != "tanh")
+            + sum(c != "G" for c in r["dna"])
+        )
+
+    return mixed
+
+
+@pytest.fixture
+def cli_env():
+    """Environment for CLI subprocesses: the project importable, no progress bars."""
+    env = dict(os.environ)
+    env["CI"] = "1"
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def workbench_cmd() -> list[str]:
+    return [sys.executable, "-m", "workbench.cli"]

@@ -1,0 +1,29 @@
+"""Every registered problem keeps the problem contract (workbench.testing.check_problem)."""
+
+from __future__ import annotations
+
+import pytest
+
+from problems.synthetic import Ackley, Griewank, Hartmann, Levy, Michalewicz, Rosenbrock, StyblinskiTang
+from workbench.problem import catalog
+from workbench.testing import check_problem
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_registered_problem_keeps_the_contract(name):
+    check_problem(catalog.get(name)())
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [Hartmann(dim=3), Hartmann(dim=4), Ackley(dim=10), Levy(dim=10), Rosenbrock(dim=6), Michalewicz(dim=5),
+     Griewank(dim=50), StyblinskiTang(dim=8)],
+    ids=lambda p: p.name,
+)
+def test_dimension_is_a_parameter(problem):
+    check_problem(problem)
+    assert problem.name.endswith(str(problem.space.dim))
+
+
+def test_user_function_problem_keeps_the_contract(mixed_problem):
+    check_problem(mixed_problem)
