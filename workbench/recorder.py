@@ -6,6 +6,9 @@ the user attribute ``fail_reason``), and the user attributes ``step`` (0-based e
 ``elapsed`` (seconds of the cell's wall time when the evaluation finished, summed over resumes).
 Each trial is written whole, so an interrupted process leaves no half-written evaluation: resume
 continues after the last recorded step.
+
+:class:`Store` wraps any Optuna storage and retries, with backoff, the operations that fail because the
+database went away for a while (a PostgreSQL restart, a network blip).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import torch
 from torch import Tensor
@@ -23,6 +27,7 @@ from torch import Tensor
 from workbench.space import Space
 
 log = logging.getLogger("workbench")
+T = TypeVar("T")
 
 _PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@]+:)(?P<password>[^@]*)@", re.IGNORECASE)
 
@@ -32,8 +37,21 @@ def redact(url: str) -> str:
     return _PASSWORD.sub(lambda m: f"{m.group('head')}***@", url)
 
 
-def default_storage_url(run_dir: str | Path) -> str:
-    return f"sqlite:///{Path(run_dir).resolve() / 'optuna.db'}"
+def default_storage_url(run_dir: str | Path, *, concurrent: bool = False) -> str:
+    """The run folder's storage: the SQLite file ``optuna.db``, or, for several workers (SQLite is not
+    safe for concurrent writers), Optuna's journal file ``journal.log``. A folder that already holds
+    one keeps it."""
+    run_dir = Path(run_dir).resolve()
+    sqlite, journal = f"sqlite:///{run_dir / 'optuna.db'}", f"journal:{run_dir / 'journal.log'}"
+    if (run_dir / "journal.log").exists():
+        return journal
+    if (run_dir / "optuna.db").exists():
+        return sqlite
+    return journal if concurrent else sqlite
+
+
+def supports_concurrent_writers(url: str) -> bool:
+    return not url.startswith("sqlite")
 
 
 def open_storage(url: str) -> Any:
@@ -45,12 +63,101 @@ def open_storage(url: str) -> Any:
         from optuna.storages.journal import JournalFileBackend
 
         return optuna.storages.JournalStorage(JournalFileBackend(url[len("journal:") :]))
-    engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        engine_kwargs = {"connect_args": {"timeout": 60}}
+        engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    import optuna
+
+    kinds: list[type[BaseException]] = [optuna.exceptions.StorageInternalError, ConnectionError, TimeoutError]
+    try:
+        from sqlalchemy import exc
+
+        kinds += [exc.OperationalError, exc.InterfaceError, exc.DisconnectionError]
+    except ImportError:  # pragma: no cover - sqlalchemy comes with optuna
+        pass
+    return tuple(kinds)
+
+
+class Store:
+    """An Optuna storage with the few operations the workbench uses, each retried with exponential
+    backoff (0.5 s doubling to 8 s) for up to ``retry_for`` seconds when the database is unreachable."""
+
+    def __init__(self, url: str, *, retry_for: float = 300.0) -> None:
+        self.url = url
+        self.retry_for = retry_for
+        self._transient = _transient()
+        self.storage = self.retry(open_storage, url)
+
+    def retry(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        delay, deadline = 0.5, time.monotonic() + self.retry_for
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except self._transient as e:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("storage %s unreachable (%s); retrying in %.1f s", redact(self.url), type(e).__name__, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
+
+    def studies(self) -> list[Any]:
+        """Every Optuna study in the storage (``FrozenStudy``: name, id, user attributes)."""
+        return self.retry(self.storage.get_all_studies)
+
+    def study_id(self, name: str) -> int | None:
+        try:
+            return self.retry(self.storage.get_study_id_from_name, name)
+        except KeyError:
+            return None
+
+    def create_study(self, name: str, direction: str = "minimize") -> int | None:
+        """Create a study; None when one of that name exists (creation is atomic in every Optuna storage)."""
+        import optuna
+
+        d = optuna.study.StudyDirection.MINIMIZE if direction == "minimize" else optuna.study.StudyDirection.MAXIMIZE
+        try:
+            return self.retry(self.storage.create_new_study, [d], name)
+        except optuna.exceptions.DuplicatedStudyError:
+            return None
+
+    def ensure_study(self, name: str, direction: str) -> int:
+        sid = self.study_id(name)
+        if sid is None:
+            sid = self.create_study(name, direction)
+        return sid if sid is not None else self.retry(self.storage.get_study_id_from_name, name)
+
+    def delete_study(self, study_id: int) -> None:
+        try:
+            self.retry(self.storage.delete_study, study_id)
+        except KeyError:
+            pass
+
+    def user_attrs(self, study_id: int) -> dict[str, Any]:
+        return self.retry(self.storage.get_study_user_attrs, study_id)
+
+    def set_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        self.retry(self.storage.set_study_user_attr, study_id, key, value)
+
+    def trials(self, study_id: int) -> list[Any]:
+        return self.retry(self.storage.get_all_trials, study_id, deepcopy=False)
+
+    def add_trial(self, study_id: int, trial: Any) -> None:
+        """Add a finished trial. After a lost connection the write may have landed: a retry first looks
+        for the trial's ``step`` so that no evaluation is recorded twice."""
+        step = trial.user_attrs["step"]
+        try:
+            self.storage.create_new_trial(study_id, template_trial=trial)
+        except self._transient:
+            def again() -> None:
+                if all(t.user_attrs.get("step") != step for t in self.storage.get_all_trials(study_id, deepcopy=False)):
+                    self.storage.create_new_trial(study_id, template_trial=trial)
+
+            self.retry(again)
 
 
 @dataclass
@@ -68,13 +175,16 @@ class History:
 
 
 def trials_to_history(trials: list[Any], space: Space) -> History:
-    """Recorded trials (COMPLETE or FAIL, carrying a ``step``) to a :class:`History`, in step order."""
+    """Recorded trials (COMPLETE or FAIL, carrying a ``step``) to a :class:`History`, in step order.
+    Should a step appear twice, the first trial recorded for it counts."""
     import optuna
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-    kept = sorted(
-        (t for t in trials if t.state in states and "step" in t.user_attrs), key=lambda t: t.user_attrs["step"]
-    )
+    by_step: dict[int, Any] = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        if t.state in states and "step" in t.user_attrs:
+            by_step.setdefault(int(t.user_attrs["step"]), t)
+    kept = [by_step[s] for s in sorted(by_step)]
     if not kept:
         empty = torch.empty(0, dtype=torch.float64)
         return History(torch.empty(0, space.dim, dtype=torch.float64), empty, empty.bool(), empty, [])
@@ -92,25 +202,28 @@ def trials_to_history(trials: list[Any], space: Space) -> History:
 class Recorder:
     """Writes one cell's evaluations to its Optuna study and reads them back for resume."""
 
-    def __init__(self, storage: Any, name: str, *, space: Space, direction: str, attrs: dict[str, Any]) -> None:
+    def __init__(self, store: Store, name: str, *, space: Space, direction: str, attrs: dict[str, Any]) -> None:
         import optuna
 
         self._optuna = optuna
+        self.store = store
         self.name = name
         self.space = space
         self.distributions = space.optuna_distributions()
-        self.study = optuna.create_study(storage=storage, study_name=name, direction=direction, load_if_exists=True)
-        present = self.study.user_attrs
+        self.study_id = store.ensure_study(name, direction)
+        present = store.user_attrs(self.study_id)
         for key, value in attrs.items():
             if present.get(key) != value:
-                self.study.set_user_attr(key, value)
+                store.set_user_attr(self.study_id, key, value)
 
     def history(self) -> History:
-        return trials_to_history(self.study.get_trials(deepcopy=False), self.space)
+        return trials_to_history(self.store.trials(self.study_id), self.space)
+
+    def mark(self, key: str, value: Any) -> None:
+        self.store.set_user_attr(self.study_id, key, value)
 
     def record(self, X: Tensor, values: Tensor, reasons: list[str | None], *, step: int, elapsed: float) -> None:
         """Store ``len(X)`` evaluations as trials ``step, step + 1, ...``."""
-        trials = []
         records = self.space.decode(X)
         for i, (record, value, reason) in enumerate(zip(records, values.tolist(), reasons)):
             attrs: dict[str, Any] = {"step": step + i, "elapsed": float(elapsed)}
@@ -119,13 +232,11 @@ class Recorder:
             else:
                 state, v = self._optuna.trial.TrialState.FAIL, None
                 attrs["fail_reason"] = reason
-            trials.append(
-                self._optuna.trial.create_trial(
-                    state=state,
-                    value=v,
-                    params=self.space.to_optuna_params(record),
-                    distributions=self.distributions,
-                    user_attrs=attrs,
-                )
+            trial = self._optuna.trial.create_trial(
+                state=state,
+                value=v,
+                params=self.space.to_optuna_params(record),
+                distributions=self.distributions,
+                user_attrs=attrs,
             )
-        self.study.add_trials(trials)
+            self.store.add_trial(self.study_id, trial)

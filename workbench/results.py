@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.errors import ResultsError
-from workbench.recorder import redact, trials_to_history
+from workbench.recorder import Store, redact, trials_to_history
 from workbench.study import Study
 
 RESULTS_FILE = "results.nc"
@@ -51,22 +51,19 @@ def best_so_far(values: np.ndarray, direction: str) -> np.ndarray:
     return np.where(np.isinf(best), np.nan, sign * best)
 
 
-def build_results(study: Study, storage: Any, *, storage_url: str = "") -> xr.Dataset:
-    """Read every cell of ``study`` from ``storage`` into a Dataset (cells not run stay NaN)."""
-    import optuna
-
+def build_results(study: Study, store: Store) -> xr.Dataset:
+    """Read every cell of ``study`` from ``store`` into a Dataset (cells not run stay NaN)."""
     P, S, R, T = len(study.problems), len(study.solvers), len(study.seeds), study.budget
     value = np.full((P, S, R, T), np.nan)
     elapsed = np.full((P, S, R, T), np.nan)
     failed = np.full((P, S, R, T), -1, dtype=np.int8)
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    ids = {s.study_name: s._study_id for s in store.studies()}
     for cell in study.cells():
         key = cell.key(study.name)
-        if key not in names:
+        if key not in ids:
             continue
         p, s, r = study.problems.index(cell.problem), study.solvers.index(cell.solver), study.seeds.index(cell.seed)
-        study_id = storage.get_study_id_from_name(key)
-        history = trials_to_history(storage.get_all_trials(study_id, deepcopy=False), cell.problem.space)
+        history = trials_to_history(store.trials(ids[key]), cell.problem.space)
         n = min(len(history), T)
         value[p, s, r, :n] = history.values[:n].numpy()
         elapsed[p, s, r, :n] = history.elapsed[:n].numpy()
@@ -96,7 +93,7 @@ def build_results(study: Study, storage: Any, *, storage_url: str = "") -> xr.Da
         attrs={
             "study": json.dumps(study.describe(), default=_jsonable),
             "versions": json.dumps(versions()),
-            "storage": redact(storage_url),
+            "storage": redact(store.url),
             "budget": study.budget,
         },
     )

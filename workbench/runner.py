@@ -19,7 +19,8 @@ from torch import Tensor
 
 from workbench.errors import CapabilityError, EvaluationError, SolverError
 from workbench.problem import Problem
-from workbench.recorder import Recorder, default_storage_url, open_storage, redact
+from workbench.claims import Claim, Claims
+from workbench.recorder import Recorder, Store, default_storage_url, redact, supports_concurrent_writers
 from workbench.results import RESULTS_FILE, build_results, write_results
 from workbench.solvers.base import CellContext
 from workbench.study import Cell, Study
@@ -87,7 +88,13 @@ def _as_values(y: Any, n: int) -> Tensor:
 
 
 class Runner:
-    """Runs a study against an Optuna storage and writes ``results.nc`` into ``run_dir``."""
+    """Runs a study against an Optuna storage and writes ``results.nc`` into ``run_dir``.
+
+    With a storage that supports concurrent writers (PostgreSQL and other RDBs, Optuna's journal file),
+    the runner is a *worker*: it claims cells through the storage (see :mod:`workbench.claims`), so any
+    number of runners on any number of machines split the study, each cell running once. It returns when
+    every cell is finished: while other live workers hold cells it waits, and takes over any cell whose
+    heartbeat lapses for ``grace`` seconds. With SQLite (one process) no claims are made."""
 
     def __init__(
         self,
@@ -98,6 +105,11 @@ class Runner:
         device: str | torch.device = "auto",
         fail_fast: bool = False,
         progress: Progress | None = None,
+        grace: float = 60.0,
+        heartbeat: float = 5.0,
+        poll: float = 2.0,
+        results_every: float = 10.0,
+        write_results: bool = True,
     ) -> None:
         self.study = study
         self.run_dir = Path(run_dir)
@@ -105,14 +117,19 @@ class Runner:
         self.device = resolve_device(device)
         self.fail_fast = fail_fast
         self.progress: Progress = progress or NoProgress()
-        self._storage: Any = None
+        self.grace, self.heartbeat, self.poll = grace, heartbeat, poll
+        self.results_every = results_every
+        self.writes_results = write_results
+        self._store: Store | None = None
+        self._last_write = 0.0
 
     @property
-    def storage(self) -> Any:
-        if self._storage is None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._storage = open_storage(self.storage_url)
-        return self._storage
+    def store(self) -> Store:
+        if self._store is None:
+            if self.storage_url.startswith(("sqlite", "journal:")):
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._store = Store(self.storage_url)
+        return self._store
 
     def check(self) -> None:
         """Refuse any (problem, solver) pair where the solver needs what the problem lacks."""
@@ -125,27 +142,77 @@ class Runner:
                         f"the problem is not {', '.join(missing)}"
                     )
 
-    def run(self) -> Path:
-        """Run every unfinished cell, then write the results; returns the results path."""
+    def run(self) -> Path | None:
+        """Run (or help run) every unfinished cell, then write the results; returns the results path
+        (None when this runner was told not to write results)."""
         self.check()
-        log.info("study %s: %d cells, storage %s", self.study.name, self.study.n_cells, redact(self.storage_url))
-        recorders = {cell.key(self.study.name): self._recorder(cell) for cell in self.study.cells()}
-        histories = {key: rec.history() for key, rec in recorders.items()}
-        total = self.study.n_cells * self.study.budget
-        done = sum(min(len(h), self.study.budget) for h in histories.values())
-        self.progress.start(self.study, total, done)
+        study, store = self.study, self.store
+        log.info("study %s: %d cells, storage %s", study.name, study.n_cells, redact(self.storage_url))
+        claims = Claims(store, grace=self.grace, interval=self.heartbeat) if supports_concurrent_writers(
+            self.storage_url) else None
+        started = time.time()
+        cells = list(study.cells())
+        if claims is not None:  # workers start at different cells, so they rarely race for the same claim
+            offset = abs(hash(claims.worker)) % len(cells)
+            cells = cells[offset:] + cells[:offset]
+        studies = store.studies()
+        self.progress.start(study, study.n_cells * study.budget, self._recorded(studies))
         try:
-            for cell in self.study.cells():
-                key = cell.key(self.study.name)
-                if len(histories[key]) < self.study.budget:
-                    self._run_cell(cell, recorders[key])
+            while True:
+                by_name = {s.study_name: s for s in studies}
+                pending = [c for c in cells if not self._finished(by_name.get(c.key(study.name)), started)]
+                if not pending:
+                    break
+                ran = False
+                held = claims.snapshot(studies) if claims is not None else {}
+                for cell in pending:
+                    key = cell.key(study.name)
+                    if claims is None:
+                        self._run_cell(cell, None)
+                        ran = True
+                        continue
+                    info = held.get(key)
+                    if info is not None and not claims.is_stale(info):
+                        continue
+                    claim = claims.try_claim(key, info)
+                    if claim is None:
+                        continue
+                    with claim:
+                        self._run_cell(cell, claim)
+                    ran = True
+                    break  # look at the storage again: others may have finished or died meanwhile
+                if not ran:
+                    time.sleep(self.poll)
+                studies = store.studies()
+                self._maybe_write_results()
         finally:
             self.progress.stop()
-        return self.write_results()
+        return self.write_results() if self.writes_results else None
+
+    def _recorded(self, studies: list[Any]) -> int:
+        keys = {c.key(self.study.name) for c in self.study.cells()}
+        return sum(
+            min(self.store.retry(self.store.storage.get_n_trials, s._study_id), self.study.budget)
+            for s in studies if s.study_name in keys
+        )
+
+    def _finished(self, frozen: Any, started: float) -> bool:
+        """Finished: all ``budget`` evaluations recorded; or failed (the solver broke) since this run began."""
+        if frozen is None:
+            return False
+        attrs = frozen.user_attrs
+        if int(attrs.get("finished_budget", 0)) >= self.study.budget:
+            return True
+        return float(attrs.get("error_time", 0.0)) >= started
 
     def write_results(self) -> Path:
-        ds = build_results(self.study, self.storage, storage_url=self.storage_url)
-        return write_results(ds, self.run_dir / RESULTS_FILE)
+        self._last_write = time.monotonic()
+        return write_results(build_results(self.study, self.store), self.run_dir / RESULTS_FILE)
+
+    def _maybe_write_results(self) -> None:
+        """Partial results for live views, at most every ``results_every`` seconds."""
+        if self.writes_results and time.monotonic() - self._last_write >= self.results_every:
+            self.write_results()
 
     def _recorder(self, cell: Cell) -> Recorder:
         attrs = {
@@ -156,11 +223,24 @@ class Runner:
             "budget": self.study.budget,
         }
         return Recorder(
-            self.storage, cell.key(self.study.name), space=cell.problem.space, direction=cell.problem.direction,
+            self.store, cell.key(self.study.name), space=cell.problem.space, direction=cell.problem.direction,
             attrs=attrs,
         )
 
-    def _run_cell(self, cell: Cell, recorder: Recorder) -> None:
+    def _run_cell(self, cell: Cell, claim: Claim | None) -> None:
+        recorder = self._recorder(cell)
+        try:
+            self._drive(cell, recorder, claim)
+        except (SolverError, EvaluationError) as e:
+            recorder.mark("error", str(e))
+            recorder.mark("error_time", time.time())
+            if claim is not None:
+                claim.finish()
+            raise
+        if claim is not None:
+            claim.finish()
+
+    def _drive(self, cell: Cell, recorder: Recorder, claim: Claim | None) -> None:
         study, key = self.study, cell.key(self.study.name)
         problem = cell.problem.bind(cell.seed)
         space, sign = problem.space, (1.0 if problem.direction == "minimize" else -1.0)
@@ -180,10 +260,13 @@ class Runner:
         n_failed = int(history.failed.sum())
         t0 = time.perf_counter()
         while step < study.budget:
+            if claim is not None and claim.lost.is_set():
+                return  # another worker has the cell now
             q = min(study.batch_size, study.budget - step)
             X = self._ask(run, cell, q)
             evaluation = evaluate_safely(problem, X)
-            recorder.record(X, evaluation.values, evaluation.reasons, step=step, elapsed=previous + time.perf_counter() - t0)
+            elapsed = previous + time.perf_counter() - t0
+            recorder.record(X, evaluation.values, evaluation.reasons, step=step, elapsed=elapsed)
             good = torch.tensor([r is None for r in evaluation.reasons])
             for i, reason in enumerate(evaluation.reasons):
                 if reason is not None:
@@ -197,6 +280,7 @@ class Runner:
                 best = _better(best, _best(y, sign), sign)
                 run.tell(X[good.to(X.device)], (sign * y).to(self.device))
             self.progress.advanced(key, q, best)
+        recorder.mark("finished_budget", study.budget)
         self.progress.cell_finished(key, best, n_failed)
 
     def _ask(self, run: Any, cell: Cell, q: int) -> Tensor:

@@ -54,17 +54,17 @@ def run_cells(
     run_dir: str | Path | None = None,
 ) -> dict[int, list[list[float]]]:
     """Run ``solver`` on ``problem`` for each seed; return the recorded native rows per seed, in step order."""
-    from workbench.recorder import open_storage, trials_to_history
+    from workbench.recorder import trials_to_history
 
     study = Study(name="contract", problems=[problem], solvers=[solver], seeds=seeds, budget=budget,
                   batch_size=batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         runner = Runner(study, run_dir=run_dir or tmp, device="cpu")
         runner.run()
-        storage = open_storage(runner.storage_url)
+        store = runner.store
         out = {}
         for cell in study.cells():
-            trials = storage.get_all_trials(storage.get_study_id_from_name(cell.key(study.name)))
+            trials = store.trials(store.study_id(cell.key(study.name)))
             history = trials_to_history(trials, problem.space)
             assert len(trials) == budget, f"{cell.key(study.name)}: {len(trials)} trials, budget {budget}"
             out[cell.seed] = history.X.tolist()
