@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,29 @@ from typing import Any
 from workbench.errors import EvaluationError, SolverError, WorkbenchError
 
 EXIT_USAGE = 2
+STORAGE_ENV = "WORKBENCH_STORAGE"
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _storage_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
+    p.add_argument(
+        "--storage",
+        default=os.environ.get(STORAGE_ENV),
+        help=f"Optuna storage URL: sqlite:///..., postgresql://..., journal:PATH (default: ${STORAGE_ENV}, "
+        "else a file in the run folder)",
+    )
+
+
+def _worker_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failed evaluation")
+    p.add_argument("--grace", type=float, default=60.0, help="seconds without heartbeat before a cell is taken over")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,15 +45,27 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a study file (resumes where it stopped)")
     run.add_argument("study_file", help="a Python file defining `study = Study(...)`")
-    run.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
-    run.add_argument("--storage", help="Optuna storage URL (default: SQLite file in the run folder)")
-    run.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
-    run.add_argument("--fail-fast", action="store_true", help="stop at the first failed evaluation")
-    run.add_argument("--quiet", action="store_true", help="no progress output")
+    _storage_options(run)
+    _worker_options(run)
+    run.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     run.add_argument("--no-report", action="store_true", help="do not print the leaderboard at the end")
 
-    report = sub.add_parser("report", help="print the leaderboard of a run folder")
-    report.add_argument("run_dir", help="a run folder (runs/NAME) or its results.nc")
+    worker = sub.add_parser("worker", help="help run a study whose cells live in a shared storage")
+    worker.add_argument("study_file", help="the same study file as the other workers")
+    _storage_options(worker)
+    _worker_options(worker)
+    worker.add_argument("--no-results", action="store_true", help="leave writing results.nc to others")
+    worker.add_argument("--prefix", default="", help=argparse.SUPPRESS)
+
+    status = sub.add_parser("status", help="cells done / running / failed of a study")
+    status.add_argument("study_file", help="a Python file defining `study = Study(...)`")
+    _storage_options(status)
+    status.add_argument("--grace", type=float, default=60.0, help="seconds without heartbeat before a cell is stale")
+    status.add_argument("--cells", action="store_true", help="one line per cell")
+
+    report = sub.add_parser("report", help="print the leaderboard of a run folder (or rebuild it from a storage)")
+    report.add_argument("target", help="a run folder (runs/NAME), its results.nc, or a study file to rebuild from")
+    _storage_options(report)
     report.add_argument("--metric", choices=("best", "regret"), default="best", help="the score ranked")
 
     lst = sub.add_parser("list", help="list registered problems or solvers")
@@ -49,12 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
     if not console.is_terminal:  # logs and pipes: wide enough that tables and lines do not wrap
         console = Console(highlight=False, width=200)
+    commands = {"run": _run, "worker": _worker, "status": _status, "report": _report, "list": _list}
     try:
-        if args.command == "run":
-            return _run(args, console)
-        if args.command == "report":
-            return _report(Path(args.run_dir), args.metric, console)
-        return _list(args.what, console)
+        return commands[args.command](args, console)
     except (SolverError, EvaluationError) as e:
         print(f"workbench: {e}", file=sys.stderr)
         return 1
@@ -77,50 +106,146 @@ def _setup_logging() -> None:
     logger.setLevel(logging.DEBUG if os.environ.get("WORKBENCH_DEBUG") else logging.WARNING)
 
 
-def _run(args: Any, console: Any) -> int:
+def _progress(args: Any, console: Any, prefix: str = "") -> Any:
     from workbench.progress import LineProgress, RichProgress
-    from workbench.runner import Runner, resolve_device
-    from workbench.study import load_study
 
-    study = load_study(args.study_file)
+    if args.quiet:
+        return None
+    if console.is_terminal and not os.environ.get("CI") and not prefix:
+        return RichProgress(console)
+    return LineProgress(console, prefix=prefix)
+
+
+def _runner(args: Any, study: Any, console: Any, *, storage: str | None, write_results: bool = True,
+            prefix: str = "") -> Any:
+    from workbench.runner import Runner, resolve_device
+
     try:
         device = resolve_device(args.device)
     except RuntimeError as e:
         raise WorkbenchError(f"--device {args.device!r}: {e}") from e
-    if args.quiet:
-        progress = None
-    elif console.is_terminal and not os.environ.get("CI"):
-        progress = RichProgress(console)
+    if not args.grace > 0:
+        raise WorkbenchError(f"--grace must be > 0, but got {args.grace}")
+    return Runner(study, run_dir=Path(args.runs_dir) / study.name, storage=storage, device=device,
+                  fail_fast=args.fail_fast, progress=_progress(args, console, prefix), grace=args.grace,
+                  heartbeat=min(5.0, args.grace / 4), write_results=write_results)
+
+
+def _run(args: Any, console: Any) -> int:
+    from workbench.recorder import default_storage_url, redact, supports_concurrent_writers
+    from workbench.study import load_study
+
+    study = load_study(args.study_file)
+    if args.workers < 1:
+        raise WorkbenchError(f"--workers must be >= 1, but got {args.workers}")
+    storage = args.storage
+    if args.workers > 1:
+        storage = storage or default_storage_url(Path(args.runs_dir) / study.name, concurrent=True)
+        if not supports_concurrent_writers(storage):
+            raise WorkbenchError(
+                f"--workers {args.workers} needs a storage safe for concurrent writers, and SQLite "
+                f"({redact(storage)}) is not: use --storage journal:PATH or postgresql://..."
+            )
+    if args.workers == 1:
+        path = _runner(args, study, console, storage=storage).run()
     else:
-        progress = LineProgress(console)
-    run_dir = Path(args.runs_dir) / study.name
-    runner = Runner(study, run_dir=run_dir, storage=args.storage, device=device, fail_fast=args.fail_fast,
-                    progress=progress)
-    path = runner.run()
+        path = _spawn_workers(args, study, storage, console)
     if not args.quiet:
         console.print(f"results: {path}")
-    if not args.no_report and not args.quiet:
-        _report(path, "best", console)
+        if not args.no_report:
+            _print_board(path, "best", console)
     return 0
 
 
-def _report(path: Path, metric: str, console: Any) -> int:
+def _spawn_workers(args: Any, study: Any, storage: str, console: Any) -> Path:
+    """N worker processes on this machine; the storage URL reaches them through the environment."""
+    from workbench.runner import Runner
+
+    Path(args.runs_dir, study.name).mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, **{STORAGE_ENV: storage})
+    cmd = [sys.executable, "-m", "workbench.cli", "worker", args.study_file, "--runs-dir", args.runs_dir,
+           "--device", args.device, "--grace", str(args.grace), "--no-results"]
+    cmd += ["--fail-fast"] if args.fail_fast else []
+    cmd += ["--quiet"] if args.quiet else []
+    procs = [subprocess.Popen(cmd + ["--prefix", f"worker {i}: "], env=env) for i in range(args.workers)]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise SolverError(f"{sum(1 for c in codes if c)} of {args.workers} workers failed (exit codes {codes})")
+    return Runner(study, run_dir=Path(args.runs_dir) / study.name, storage=storage, device="cpu").write_results()
+
+
+def _worker(args: Any, console: Any) -> int:
+    from workbench.recorder import supports_concurrent_writers
+    from workbench.study import load_study
+
+    study = load_study(args.study_file)
+    if not args.storage or not supports_concurrent_writers(args.storage):
+        raise WorkbenchError(
+            f"a worker needs a shared storage (--storage or ${STORAGE_ENV}: postgresql://... or journal:PATH)"
+        )
+    _runner(args, study, console, storage=args.storage, write_results=not args.no_results, prefix=args.prefix).run()
+    return 0
+
+
+def _status(args: Any, console: Any) -> int:
+    from workbench.recorder import Store, default_storage_url
+    from workbench.status import STATES, study_status
+    from workbench.study import load_study
+
+    study = load_study(args.study_file)
+    run_dir = Path(args.runs_dir) / study.name
+    storage = args.storage or default_storage_url(run_dir)
+    if not args.storage and not storage_exists(storage):
+        raise WorkbenchError(f"no storage for study {study.name!r} in {run_dir} (give --storage URL)")
+    cells = study_status(study, Store(storage, retry_for=30.0), grace=args.grace)
+    counts = {s: sum(1 for c in cells if c.state == s) for s in STATES}
+    console.print(f"{study.name}: {len(cells)} cells: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if args.cells:
+        for c in cells:
+            extra = f"  {c.worker}" if c.worker else ""
+            extra += f"  {c.error}" if c.error else ""
+            console.print(f"{c.state:<8} {c.recorded:>5}/{c.budget:<5} {c.key}{extra}")
+    return 0
+
+
+def storage_exists(url: str) -> bool:
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):]).exists()
+    if url.startswith("journal:"):
+        return Path(url[len("journal:"):]).exists()
+    return True
+
+
+def _report(args: Any, console: Any) -> int:
+    target = Path(args.target)
+    if target.suffix == ".py":  # rebuild results.nc from the storage, then report it
+        from workbench.recorder import default_storage_url
+        from workbench.runner import Runner
+        from workbench.study import load_study
+
+        study = load_study(target)
+        run_dir = Path(args.runs_dir) / study.name
+        storage = args.storage or default_storage_url(run_dir)
+        if not args.storage and not storage_exists(storage):
+            raise WorkbenchError(f"no storage for study {study.name!r} in {run_dir} (give --storage URL)")
+        target = Runner(study, run_dir=run_dir, storage=storage, device="cpu").write_results()
+    _print_board(target, args.metric, console)
+    return 0
+
+
+def _print_board(path: Path, metric: str, console: Any) -> None:
     from workbench.report import leaderboard, render
     from workbench.results import load_results
 
     ds = load_results(path)
     board = leaderboard(ds, metric)
-    import json
-
-    name = json.loads(ds.attrs.get("study", "{}")).get("name", path.stem)
+    name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
     arrow = "lower is better" if metric == "regret" else "↓ minimize, ↑ maximize"
-    title = f"{name}: final {metric}, mean ± std over seeds (rank); {arrow}"
-    console.print(render(board, title))
-    return 0
+    console.print(render(board, f"{name}: final {metric}, mean ± std over seeds (rank); {arrow}"))
 
 
-def _list(what: str, console: Any) -> int:
-    if what == "solvers":
+def _list(args: Any, console: Any) -> int:
+    if args.what == "solvers":
         from workbench.solvers import solvers
 
         for name, cls in solvers.items():

@@ -54,11 +54,12 @@ class RichProgress:
 class LineProgress:
     """No bars (CI, pipes): one line per finished cell."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Any, prefix: str = "") -> None:
         self.console = console
+        self.prefix = prefix
 
     def start(self, study: Study, total: int, done: int) -> None:
-        self.console.print(f"study {study.name}: {study.n_cells} cells, {done}/{total} evaluations already recorded")
+        self.console.print(f"{self.prefix}study {study.name}: {study.n_cells} cells, {done}/{total} evaluations already recorded")
 
     def cell_started(self, key: str, done: int, budget: int, best: float | None) -> None: ...
 
@@ -66,6 +67,6 @@ class LineProgress:
 
     def cell_finished(self, key: str, best: float | None, n_failed: int) -> None:
         failed = f"  ({n_failed} failed)" if n_failed else ""
-        self.console.print(f"done {key}  best {_best(best)}{failed}")
+        self.console.print(f"{self.prefix}done {key}  best {_best(best)}{failed}")
 
     def stop(self) -> None: ...

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from workbench.claims import Claim, Claims
 from workbench.errors import CapabilityError, EvaluationError, SolverError
 from workbench.problem import Problem
-from workbench.claims import Claim, Claims
 from workbench.recorder import Recorder, Store, default_storage_url, redact, supports_concurrent_writers
 from workbench.results import RESULTS_FILE, build_results, write_results
 from workbench.solvers.base import CellContext
