@@ -127,6 +127,12 @@ class Claim:
         self._stop.set()
         self._thread.join()
 
+    def still_held(self) -> bool:
+        """Ask the storage now (not at the next beat) whether another worker took the cell over."""
+        if not self.lost.is_set() and self.claims.store.study_id(f"{self.key}#claim{self.generation + 1}") is not None:
+            self.lost.set()
+        return not self.lost.is_set()
+
     def finish(self) -> None:
         """The cell is done (or given up): delete this claim and older ones."""
         if not self.lost.is_set():

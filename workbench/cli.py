@@ -159,9 +159,11 @@ def _run(args: Any, console: Any) -> int:
 
 def _spawn_workers(args: Any, study: Any, storage: str, console: Any) -> Path:
     """N worker processes on this machine; the storage URL reaches them through the environment."""
+    from workbench.recorder import Store
     from workbench.runner import Runner
 
     Path(args.runs_dir, study.name).mkdir(parents=True, exist_ok=True)
+    Store(storage)  # create the storage's tables once, before the workers race to
     env = dict(os.environ, **{STORAGE_ENV: storage})
     cmd = [sys.executable, "-m", "workbench.cli", "worker", args.study_file, "--runs-dir", args.runs_dir,
            "--device", args.device, "--grace", str(args.grace), "--no-results"]

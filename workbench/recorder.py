@@ -3,7 +3,8 @@
 A cell's Optuna study is named ``{study}/{problem}/{solver}/{seed}``. Each trial holds the decoded
 parameters with their distributions, the value (or, for a failed evaluation, state FAIL and the reason in
 the user attribute ``fail_reason``), and the user attributes ``step`` (0-based evaluation index) and
-``elapsed`` (seconds of the cell's wall time when the evaluation finished, summed over resumes).
+``elapsed`` (seconds of the cell's wall time when the evaluation finished, summed over resumes), and
+``worker`` (``host:pid`` of the process that evaluated it).
 Each trial is written whole, so an interrupted process leaves no half-written evaluation: resume
 continues after the last recorded step.
 
@@ -92,7 +93,21 @@ class Store:
         self.url = url
         self.retry_for = retry_for
         self._transient = _transient()
-        self.storage = self.retry(open_storage, url)
+        self.storage = self.retry(self._open)
+
+    def _open(self) -> Any:
+        """Open the storage; workers opening a new database at the same instant race to create its tables,
+        and the losers see 'already exists': they try again and find the tables made."""
+        from sqlalchemy import exc
+
+        for attempt in range(5):
+            try:
+                return open_storage(self.url)
+            except (exc.ProgrammingError, exc.IntegrityError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def retry(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         delay, deadline = 0.5, time.monotonic() + self.retry_for
@@ -203,7 +218,9 @@ def trials_to_history(trials: list[Any], space: Space) -> History:
 class Recorder:
     """Writes one cell's evaluations to its Optuna study and reads them back for resume."""
 
-    def __init__(self, store: Store, name: str, *, space: Space, direction: str, attrs: dict[str, Any]) -> None:
+    def __init__(
+        self, store: Store, name: str, *, space: Space, direction: str, attrs: dict[str, Any], worker: str = ""
+    ) -> None:
         import optuna
 
         self._optuna = optuna
@@ -211,6 +228,7 @@ class Recorder:
         self.name = name
         self.space = space
         self.distributions = space.optuna_distributions()
+        self.worker = worker
         self.study_id = store.ensure_study(name, direction)
         present = store.user_attrs(self.study_id)
         for key, value in attrs.items():
@@ -228,6 +246,8 @@ class Recorder:
         records = self.space.decode(X)
         for i, (record, value, reason) in enumerate(zip(records, values.tolist(), reasons)):
             attrs: dict[str, Any] = {"step": step + i, "elapsed": float(elapsed)}
+            if self.worker:
+                attrs["worker"] = self.worker
             if reason is None:
                 state, v = self._optuna.trial.TrialState.COMPLETE, float(value)
             else:

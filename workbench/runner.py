@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from workbench.claims import Claim, Claims
+from workbench.claims import Claim, Claims, worker_id
 from workbench.errors import CapabilityError, EvaluationError, SolverError
 from workbench.problem import Problem
 from workbench.recorder import Recorder, Store, default_storage_url, redact, supports_concurrent_writers
@@ -224,7 +224,7 @@ class Runner:
         }
         return Recorder(
             self.store, cell.key(self.study.name), space=cell.problem.space, direction=cell.problem.direction,
-            attrs=attrs,
+            attrs=attrs, worker=worker_id(),
         )
 
     def _run_cell(self, cell: Cell, claim: Claim | None) -> None:
@@ -266,6 +266,8 @@ class Runner:
             X = self._ask(run, cell, q)
             evaluation = evaluate_safely(problem, X)
             elapsed = previous + time.perf_counter() - t0
+            if claim is not None and not claim.still_held():
+                return  # taken over while this worker was evaluating (it stalled past the grace period)
             recorder.record(X, evaluation.values, evaluation.reasons, step=step, elapsed=elapsed)
             good = torch.tensor([r is None for r in evaluation.reasons])
             for i, reason in enumerate(evaluation.reasons):
