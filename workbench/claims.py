@@ -3,7 +3,7 @@
 A claim on a cell is an (empty) Optuna study named ``{cell}#claim{generation}``. Creating a study of a
 given name succeeds for exactly one caller in every Optuna storage (a unique name in the RDB schema, a lock
 in the journal), so creating generation 0 claims a free cell. The holder writes a heartbeat (a user
-attribute) every ``interval`` seconds. A claim whose heartbeat is older than ``grace`` seconds, or whose
+attribute ``holder``: worker and time) every ``interval`` seconds. A claim whose heartbeat is older than ``grace`` seconds, or whose
 holder is a dead process on this same host, is stale: another worker takes the cell over by creating the
 next generation, and resumes it from its recorded evaluations. A holder that sees a newer generation stops
 working on the cell. Claims of a cell are deleted when it finishes, so a finished study holds one Optuna
@@ -74,8 +74,8 @@ class Claims:
                 key=m["key"],
                 generation=int(m["generation"]),
                 study_id=s._study_id,
-                worker=str(s.user_attrs.get("worker", "")),
-                heartbeat=float(s.user_attrs.get("heartbeat", 0.0)),
+                worker=str(s.user_attrs.get("holder", {}).get("worker", "")),
+                heartbeat=float(s.user_attrs.get("holder", {}).get("heartbeat", 0.0)),
             )
             if info.key not in latest or info.generation > latest[info.key].generation:
                 latest[info.key] = info
@@ -95,14 +95,16 @@ class Claims:
         study_id = self.store.create_study(f"{key}#claim{generation}")
         if study_id is None:
             return None
-        self.store.set_user_attr(study_id, "worker", self.worker)
-        self.store.set_user_attr(study_id, "heartbeat", time.time())
+        self.store.set_user_attr(study_id, "holder", {"worker": self.worker, "heartbeat": time.time()})
         if current is not None:
             log.warning("%s: taking over from worker %s (claim stale)", key, current.worker)
         return Claim(self, key, generation, study_id)
 
-    def release(self, key: str, up_to: int) -> None:
+    def release(self, key: str, up_to: int, study_id: int | None = None) -> None:
         """Delete the claims of ``key`` up to generation ``up_to`` (a newer one belongs to another worker)."""
+        if study_id is not None:
+            self.store.delete_study(study_id)
+            up_to -= 1
         for generation in range(up_to, -1, -1):
             study_id = self.store.study_id(f"{key}#claim{generation}")
             if study_id is not None:
@@ -136,7 +138,7 @@ class Claim:
     def finish(self) -> None:
         """The cell is done (or given up): delete this claim and older ones."""
         if not self.lost.is_set():
-            self.claims.release(self.key, self.generation)
+            self.claims.release(self.key, self.generation, self.study_id)
 
     def _beat(self) -> None:
         store = self.claims.store
@@ -147,6 +149,6 @@ class Claim:
                     log.warning("%s: another worker took this cell over; stopping work on it", self.key)
                     self.lost.set()
                     return
-                store.set_user_attr(self.study_id, "heartbeat", time.time())
+                store.set_user_attr(self.study_id, "holder", {"worker": self.claims.worker, "heartbeat": time.time()})
             except Exception as e:  # a heartbeat that cannot be written is retried at the next beat
                 log.warning("%s: heartbeat failed: %s", self.key, e)

@@ -165,6 +165,10 @@ def _spawn_workers(args: Any, study: Any, storage: str, console: Any) -> Path:
     Path(args.runs_dir, study.name).mkdir(parents=True, exist_ok=True)
     Store(storage)  # create the storage's tables once, before the workers race to
     env = dict(os.environ, **{STORAGE_ENV: storage})
+    # N processes share this machine's cores: more threads each would only spin against one another
+    threads = str(max(1, (os.cpu_count() or 1) // args.workers))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, threads)
     cmd = [sys.executable, "-m", "workbench.cli", "worker", args.study_file, "--runs-dir", args.runs_dir,
            "--device", args.device, "--grace", str(args.grace), "--no-results"]
     cmd += ["--fail-fast"] if args.fail_fast else []

@@ -141,12 +141,6 @@ class Store:
         except optuna.exceptions.DuplicatedStudyError:
             return None
 
-    def ensure_study(self, name: str, direction: str) -> int:
-        sid = self.study_id(name)
-        if sid is None:
-            sid = self.create_study(name, direction)
-        return sid if sid is not None else self.retry(self.storage.get_study_id_from_name, name)
-
     def delete_study(self, study_id: int) -> None:
         try:
             self.retry(self.storage.delete_study, study_id)
@@ -229,8 +223,12 @@ class Recorder:
         self.space = space
         self.distributions = space.optuna_distributions()
         self.worker = worker
-        self.study_id = store.ensure_study(name, direction)
-        present = store.user_attrs(self.study_id)
+        existing = store.study_id(name)
+        created = store.create_study(name, direction) if existing is None else None
+        self.study_id = existing if existing is not None else created
+        if self.study_id is None:  # another worker created it a moment ago
+            self.study_id = store.retry(store.storage.get_study_id_from_name, name)
+        present = {} if created is not None else store.user_attrs(self.study_id)
         for key, value in attrs.items():
             if present.get(key) != value:
                 store.set_user_attr(self.study_id, key, value)

@@ -180,7 +180,7 @@ class Runner:
                     with claim:
                         self._run_cell(cell, claim)
                     ran = True
-                    break  # look at the storage again: others may have finished or died meanwhile
+                    break  # list the storage again (cheap): others may have finished or died meanwhile
                 if not ran:
                     time.sleep(self.poll)
                 studies = store.studies()
@@ -190,11 +190,10 @@ class Runner:
         return self.write_results() if self.writes_results else None
 
     def _recorded(self, studies: list[Any]) -> int:
+        """Evaluations of finished cells (partly run cells count when they finish): no query per cell."""
         keys = {c.key(self.study.name) for c in self.study.cells()}
-        return sum(
-            min(self.store.retry(self.store.storage.get_n_trials, s._study_id), self.study.budget)
-            for s in studies if s.study_name in keys
-        )
+        return sum(self.study.budget for s in studies
+                   if s.study_name in keys and int(s.user_attrs.get("finished_budget", 0)) >= self.study.budget)
 
     def _finished(self, frozen: Any, started: float) -> bool:
         """Finished: all ``budget`` evaluations recorded; or failed (the solver broke) since this run began."""
@@ -216,11 +215,13 @@ class Runner:
 
     def _recorder(self, cell: Cell) -> Recorder:
         attrs = {
-            "workbench_study": self.study.name,
-            "problem": cell.problem.name,
-            "solver": cell.solver.label,
-            "seed": cell.seed,
-            "budget": self.study.budget,
+            "workbench": {
+                "study": self.study.name,
+                "problem": cell.problem.name,
+                "solver": cell.solver.label,
+                "seed": cell.seed,
+                "budget": self.study.budget,
+            }
         }
         return Recorder(
             self.store, cell.key(self.study.name), space=cell.problem.space, direction=cell.problem.direction,
