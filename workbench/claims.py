@@ -130,9 +130,14 @@ class Claim:
         self._thread.join()
 
     def still_held(self) -> bool:
-        """Ask the storage now (not at the next beat) whether another worker took the cell over."""
-        if not self.lost.is_set() and self.claims.store.study_id(f"{self.key}#claim{self.generation + 1}") is not None:
-            self.lost.set()
+        """Ask the storage now (not at the next beat) whether this claim still stands: it exists (a taker
+        that finished the cell deletes it) and no newer generation does (a taker is at work)."""
+        if not self.lost.is_set():
+            store = self.claims.store
+            if (store.study_id(f"{self.key}#claim{self.generation}") != self.study_id
+                    or store.study_id(f"{self.key}#claim{self.generation + 1}") is not None):
+                log.warning("%s: another worker took this cell over; stopping work on it", self.key)
+                self.lost.set()
         return not self.lost.is_set()
 
     def finish(self) -> None:
@@ -142,12 +147,9 @@ class Claim:
 
     def _beat(self) -> None:
         store = self.claims.store
-        newer = f"{self.key}#claim{self.generation + 1}"
         while not self._stop.wait(self.claims.interval):
             try:
-                if store.study_id(newer) is not None:
-                    log.warning("%s: another worker took this cell over; stopping work on it", self.key)
-                    self.lost.set()
+                if not self.still_held():
                     return
                 store.set_user_attr(self.study_id, "holder", {"worker": self.claims.worker, "heartbeat": time.time()})
             except Exception as e:  # a heartbeat that cannot be written is retried at the next beat

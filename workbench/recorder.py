@@ -4,7 +4,8 @@ A cell's Optuna study is named ``{study}/{problem}/{solver}/{seed}``. Each trial
 parameters with their distributions, the value (or, for a failed evaluation, state FAIL and the reason in
 the user attribute ``fail_reason``), and the user attributes ``step`` (0-based evaluation index) and
 ``elapsed`` (seconds of the cell's wall time when the evaluation finished, summed over resumes), and
-``worker`` (``host:pid`` of the process that evaluated it).
+``worker`` (``host:pid`` of the process that evaluated it; ``claim``, the generation of its claim, when
+it took the cell over from another worker).
 Each trial is written whole, so an interrupted process leaves no half-written evaluation: resume
 continues after the last recorded step.
 
@@ -186,14 +187,18 @@ class History:
 
 def trials_to_history(trials: list[Any], space: Space) -> History:
     """Recorded trials (COMPLETE or FAIL, carrying a ``step``) to a :class:`History`, in step order.
-    Should a step appear twice, the first trial recorded for it counts."""
+    Should a step appear twice (a worker that stalled past its grace period can, in a window of
+    milliseconds, write one step its successor also writes), the trial of the newest claim counts."""
     import optuna
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
     by_step: dict[int, Any] = {}
     for t in sorted(trials, key=lambda t: t.number):
         if t.state in states and "step" in t.user_attrs:
-            by_step.setdefault(int(t.user_attrs["step"]), t)
+            step = int(t.user_attrs["step"])
+            seen = by_step.get(step)
+            if seen is None or int(t.user_attrs.get("claim", 0)) > int(seen.user_attrs.get("claim", 0)):
+                by_step[step] = t
     kept = [by_step[s] for s in sorted(by_step)]
     if not kept:
         empty = torch.empty(0, dtype=torch.float64)
@@ -239,13 +244,18 @@ class Recorder:
     def mark(self, key: str, value: Any) -> None:
         self.store.set_user_attr(self.study_id, key, value)
 
-    def record(self, X: Tensor, values: Tensor, reasons: list[str | None], *, step: int, elapsed: float) -> None:
-        """Store ``len(X)`` evaluations as trials ``step, step + 1, ...``."""
+    def record(
+        self, X: Tensor, values: Tensor, reasons: list[str | None], *, step: int, elapsed: float, claim: int = 0
+    ) -> None:
+        """Store ``len(X)`` evaluations as trials ``step, step + 1, ...`` (``claim``: the generation of the
+        worker's claim on the cell, when workers share it)."""
         records = self.space.decode(X)
         for i, (record, value, reason) in enumerate(zip(records, values.tolist(), reasons)):
             attrs: dict[str, Any] = {"step": step + i, "elapsed": float(elapsed)}
             if self.worker:
                 attrs["worker"] = self.worker
+            if claim:
+                attrs["claim"] = claim
             if reason is None:
                 state, v = self._optuna.trial.TrialState.COMPLETE, float(value)
             else:

@@ -269,7 +269,8 @@ class Runner:
             elapsed = previous + time.perf_counter() - t0
             if claim is not None and not claim.still_held():
                 return  # taken over while this worker was evaluating (it stalled past the grace period)
-            recorder.record(X, evaluation.values, evaluation.reasons, step=step, elapsed=elapsed)
+            recorder.record(X, evaluation.values, evaluation.reasons, step=step, elapsed=elapsed,
+                            claim=claim.generation if claim is not None else 0)
             good = torch.tensor([r is None for r in evaluation.reasons])
             for i, reason in enumerate(evaluation.reasons):
                 if reason is not None:

@@ -139,20 +139,30 @@ def test_a_frozen_worker_loses_its_cell_after_the_grace_period(server, tmp_path,
     assert second.returncode == 0 and first.returncode == 0, (err1, err2)
     assert "taking over" in err2
     trials = cell_trials(url, "dist")
-    assert_exactly_budget(trials, 2, 30)
+    assert len(trials) == 2
+    for key, ts in trials.items():
+        steps = collections.Counter(t.user_attrs["step"] for t in ts)
+        assert sorted(steps) == list(range(30)), key
+        # SIGSTOP can land between the thawed worker's last claim check and its write: at most that one
+        # step is written twice, and the successor's (newer claim) trial is the one that counts
+        twice = [s for s, n in steps.items() if n > 1]
+        assert len(twice) <= 1 and max(steps.values()) <= 2, (key, twice)
+    ds = load_results(tmp_path / "runs" / "dist")
+    assert int((ds.failed == 0).sum()) == 60  # exactly budget evaluations per cell in the results
 
 
 def test_workers_ride_out_a_postgres_restart(server, tmp_path, cli_env):
     url = server.new_database()
-    study = write_study(tmp_path, seeds=6, budget=15, sleep=0.03)
+    study = write_study(tmp_path, seeds=6, budget=30, sleep=0.05)
     procs = [worker(tmp_path, cli_env, study, url) for _ in range(2)]
     wait_for(lambda: n_recorded(url, "dist") >= 20, 120, "some progress before the restart")
     server.stop()
     time.sleep(3)
+    assert all(p.poll() is None for p in procs), "the workers should still be running while the server is down"
     server.start()
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert_exactly_budget(cell_trials(url, "dist"), 6, 15)
+    assert_exactly_budget(cell_trials(url, "dist"), 6, 30)
     stderr = "".join(e for _, e in outs)
     assert "retrying" in stderr  # they did lose the server, and came back
     assert PASSWORD not in stderr
