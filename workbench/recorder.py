@@ -70,6 +70,10 @@ def open_storage(url: str) -> Any:
         engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
+    if url.startswith("postgresql"):
+        # a worker that stalls inside a transaction (paused VM, SIGSTOP) must not hold its row locks
+        # forever: the server ends such a transaction after 30 s and the worker that takes over proceeds
+        engine_kwargs["connect_args"] = {"options": "-c idle_in_transaction_session_timeout=30000"}
     return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
 
 

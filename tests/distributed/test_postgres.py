@@ -164,7 +164,7 @@ def test_workers_ride_out_a_postgres_restart(server, tmp_path, cli_env):
     assert [p.returncode for p in procs] == [0, 0], outs
     assert_exactly_budget(cell_trials(url, "dist"), 6, 30)
     stderr = "".join(e for _, e in outs)
-    assert "retrying" in stderr  # they did lose the server, and came back
+    assert "retrying" in stderr, outs  # they did lose the server, and came back
     assert PASSWORD not in stderr
 
 
