@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# System packages the tests use, from Debian: a PostgreSQL server (the distributed tests start their own).
+# System packages the tests use, from Debian: a PostgreSQL server (the distributed tests start their own)
+# and Chromium (the dashboard's browser test).
 # Installed only when missing, and only as root; tests that need a missing one are skipped, saying why.
 set -uo pipefail
 
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

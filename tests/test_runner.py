@@ -136,3 +136,13 @@ def test_results_hold_best_regret_and_elapsed(tmp_path):
     np.testing.assert_allclose(ds.regret.values[0, 0], np.minimum.accumulate(v, axis=-1) - 0.397887)
     assert (np.diff(ds.elapsed.values, axis=-1) >= 0).all()
     assert '"budget": 8' in ds.attrs["study"] and "optuna" in ds.attrs["versions"]
+
+
+def test_partial_results_leave_steps_not_run_empty(tmp_path):
+    short = Study(name="s", problems=[Branin()], solvers=["random"], seeds=[0], budget=3)
+    Runner(short, run_dir=tmp_path).run()
+    full = Study(name="s", problems=[Branin()], solvers=["random"], seeds=[0], budget=6)
+    ds = Runner(full, run_dir=tmp_path).write_results()
+    ds = load_results(ds)
+    assert np.isfinite(ds.best.values[0, 0, 0, :3]).all() and np.isnan(ds.best.values[0, 0, 0, 3:]).all()
+    assert ds.failed.values[0, 0, 0].tolist() == [0, 0, 0, -1, -1, -1]

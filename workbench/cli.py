@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     _storage_options(report)
     report.add_argument("--metric", choices=("best", "regret"), default="best", help="the score ranked")
 
+    dash = sub.add_parser("dashboard", help="serve the dashboard over a runs folder")
+    dash.add_argument("runs_dir", nargs="?", default="runs", help="the runs folder (default: runs)")
+    dash.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    dash.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+    dash.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
     lst = sub.add_parser("list", help="list registered problems or solvers")
     lst.add_argument("what", choices=("problems", "solvers"))
     return parser
@@ -81,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
     if not console.is_terminal:  # logs and pipes: wide enough that tables and lines do not wrap
         console = Console(highlight=False, width=200)
-    commands = {"run": _run, "worker": _worker, "status": _status, "report": _report, "list": _list}
+    commands = {"run": _run, "worker": _worker, "status": _status, "report": _report, "list": _list,
+                "dashboard": _dashboard}
     try:
         return commands[args.command](args, console)
     except (SolverError, EvaluationError) as e:
@@ -248,6 +255,17 @@ def _print_board(path: Path, metric: str, console: Any) -> None:
     name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
     arrow = "lower is better" if metric == "regret" else "↓ minimize, ↑ maximize"
     console.print(render(board, f"{name}: final {metric}, mean ± std over seeds (rank); {arrow}"))
+
+
+def _dashboard(args: Any, console: Any) -> int:
+    from workbench.dashboard.serve import serve
+
+    runs_dir = Path(args.runs_dir)
+    if not runs_dir.is_dir():
+        raise WorkbenchError(f"runs folder not found: {runs_dir} (run a study first: workbench run STUDY_FILE)")
+    if not 0 < args.port < 65536:
+        raise WorkbenchError(f"--port must be in 1..65535, but got {args.port}")
+    return serve(runs_dir, host=args.host, port=args.port, open_browser=not args.no_browser)
 
 
 def _list(args: Any, console: Any) -> int:

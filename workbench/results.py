@@ -71,6 +71,7 @@ def build_results(study: Study, store: Store) -> xr.Dataset:
     directions = [p.direction for p in study.problems]
     optima = np.array([np.nan if p.optimum is None else p.optimum for p in study.problems])
     best = np.stack([best_so_far(value[i], directions[i]) for i in range(P)])
+    best = np.where(failed >= 0, best, np.nan)  # steps not run yet have no best: partial runs stay partial
     regret = np.abs(best - optima[:, None, None, None])
     coords = {
         "problem": [p.name for p in study.problems],

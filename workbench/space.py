@@ -232,6 +232,12 @@ class Space:
             out.append({k: list(v) if isinstance(v, tuple) else v for k, v in d.items()})
         return out
 
+    @classmethod
+    def from_description(cls, described: list[dict[str, Any]]) -> Space:
+        """The space that :meth:`describe` described (as stored with results)."""
+        kinds = {"Real": Real, "Integer": Integer, "Categorical": Categorical, "Sequence": Sequence}
+        return cls(*(kinds[d["type"]](**{k: v for k, v in d.items() if k != "type"}) for d in described))
+
     # ------------------------------------------------------------------ unit cube
     def _fit(self, X: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         dev, dt = X.device, X.dtype

@@ -1,0 +1,1 @@
+"""The workbench dashboard (Streamlit): thin pages over workbench.dashboard's pure functions."""

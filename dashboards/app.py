@@ -1,0 +1,19 @@
+"""Entry point: `workbench dashboard [RUNS_DIR]` serves this file with Streamlit."""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `dashboards` importable when run by path
+
+HERE = Path(__file__).parent
+st.set_page_config(page_title="workbench", layout="wide")
+pages = [
+    st.Page(HERE / "views" / "studies.py", title="Studies", default=True),
+    st.Page(HERE / "views" / "convergence.py", title="Convergence"),
+    st.Page(HERE / "views" / "leaderboard.py", title="Leaderboard"),
+    st.Page(HERE / "views" / "cell.py", title="Cell detail"),
+    st.Page(HERE / "views" / "compare.py", title="Compare"),
+]
+st.navigation(pages).run()
