@@ -6,6 +6,7 @@ setup:
 
 quickstart: setup
 	.venv/bin/workbench run studies/quickstart.py
+	.venv/bin/workbench dashboard runs
 
 test: setup
 	bash scripts/test.sh

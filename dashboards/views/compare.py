@@ -15,6 +15,7 @@ if a is not None and b is not None:
     (ea, da), (eb, db) = a, b
     for col, entry, ds in ((left, ea, da), (right, eb, db)):
         table, _ = leaderboard_frame(ds)
+        col.caption(f"{entry.name}: final best, mean ± std over seeds (rank)")
         col.dataframe(table, hide_index=True, width="stretch")
     frame = compare_convergence(da, db, ea.name, eb.name)
     if frame.empty:
