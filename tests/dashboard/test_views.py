@@ -47,6 +47,12 @@ def test_convergence_mean_and_standard_error_over_seeds():
     assert secs["x"].tolist() == [0.5, 1.0, 1.5]
 
 
+def test_flat_stretches_keep_only_their_ends():
+    values = np.array([[[5.0, 3.0, 4.0, 4.0, 4.0, 1.0, 2.0]]])  # best: 5 3 3 3 3 1 1
+    frame = convergence(synthetic(values))
+    assert frame["x"].tolist() == [1, 2, 5, 6, 7] and frame["mean"].tolist() == [5.0, 3.0, 3.0, 1.0, 1.0]
+
+
 def test_partial_results_show_only_the_steps_reached():
     values = np.array([[[4.0, 3.0, np.nan, np.nan], [2.0, np.nan, np.nan, np.nan]]])
     frame = convergence(synthetic(values))

@@ -19,7 +19,8 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
                 problems: list[str] | None = None) -> pd.DataFrame:
     """Long table ``problem, solver, x, mean, lo, hi, seeds``: the mean over seeds of the best value so far
     (or of log10 regret, where the optimum is known) with a band of one standard error. Steps no seed has
-    reached are left out, so a running study shows its partial curves."""
+    reached are left out, so a running study shows its partial curves; so are the inner points of flat
+    stretches, which draw the same without them."""
     if y not in Y_KINDS:
         raise ValueError(f"y must be one of {Y_KINDS}, but got {y!r}")
     if x not in X_KINDS:
@@ -50,7 +51,7 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
         else:
             xs = np.broadcast_to(sub.step.values + 1, mean.shape)
         for i, s in enumerate(sub.solver.values):
-            keep = n[i] > 0
+            keep = (n[i] > 0) & _bends(mean[i], se[i], n[i])
             if not keep.any():
                 continue
             frames.append(pd.DataFrame({
@@ -59,6 +60,17 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
             }))
     columns = ["problem", "solver", "x", "mean", "lo", "hi", "seeds"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _bends(mean: np.ndarray, se: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Points a drawn curve needs: the ends, and every point where mean, band or seed count differs from a
+    neighbour. The middle of a plateau (best-so-far curves are mostly plateaus) draws the same without it."""
+    row = np.stack([mean, se, n.astype(float)])
+    same_prev = np.zeros(mean.shape, dtype=bool)
+    same_prev[1:] = np.all(np.isclose(row[:, 1:], row[:, :-1], equal_nan=True), axis=0)
+    same_next = np.zeros(mean.shape, dtype=bool)
+    same_next[:-1] = same_prev[1:]
+    return ~(same_prev & same_next)
 
 
 def leaderboard_frame(ds: xr.Dataset, metric: str = "best") -> tuple[pd.DataFrame, pd.DataFrame]:
