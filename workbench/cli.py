@@ -253,8 +253,8 @@ def _print_board(path: Path, metric: str, console: Any) -> None:
     ds = load_results(path)
     board = leaderboard(ds, metric)
     name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
-    arrow = "lower is better" if metric == "regret" else "↓ minimize, ↑ maximize"
-    console.print(render(board, f"{name}: final {metric}, mean ± std over seeds (rank); {arrow}"))
+    arrow = "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
+    console.print(render(board, f"{name}: final {metric}", f"mean ± std over seeds (rank); {arrow}"))
 
 
 def _dashboard(args: Any, console: Any) -> int:

@@ -86,11 +86,11 @@ def fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
-def render(board: Leaderboard, title: str = "") -> object:
+def render(board: Leaderboard, title: str = "", caption: str = "") -> object:
     """A ``rich.table.Table``: a row per solver, a column per problem, best mean in bold."""
     from rich.table import Table
 
-    table = Table(title=title or None, title_justify="left")
+    table = Table(title=title or None, title_justify="left", caption=caption or None, caption_justify="left")
     table.add_column("solver", style="cyan", no_wrap=True)
     for p, low in zip(board.problems, board.lower_is_better):
         table.add_column(f"{p} {'↓' if low else '↑'}", justify="right")

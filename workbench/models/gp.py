@@ -1,0 +1,77 @@
+"""Exact Gaussian processes: BoTorch's ``SingleTaskGP`` with its defaults, fitted by marginal likelihood.
+
+Also the last-resort model of the fallback chain: the same GP with its prior-default hyperparameters,
+not fitted, which needs nothing but one Cholesky factorization.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import gpytorch
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.model import Model
+from botorch.utils.sampling import manual_seed
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from torch import Tensor
+
+from workbench.models.base import FitError, Surrogate, check_finite, seed_from
+
+
+def fit_mll(model: SingleTaskGP, *, seed: int, jitter: float | None = None, state: dict[str, Any] | None = None,
+            key: str = "gp") -> SingleTaskGP:
+    """Maximize the exact marginal likelihood of ``model`` (L-BFGS-B through ``fit_gpytorch_mll``).
+
+    ``jitter`` raises the diagonal jitter of every Cholesky factorization (the retry after a failure).
+    Library calls that draw from torch's global generator (restarts from the priors after a failed
+    attempt) run inside a forked, seeded RNG, so the global state is left as it was."""
+    model = model.to(torch.float64)
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    with ExitStack() as stack:
+        stack.enter_context(manual_seed(seed))
+        if jitter:
+            stack.enter_context(gpytorch.settings.cholesky_jitter(float_value=jitter, double_value=jitter))
+        try:
+            fit_gpytorch_mll(mll)
+        except Exception as e:  # botorch raises ModelFittingError, linear_operator NotPSDError, ...
+            raise FitError(f"{type(e).__name__}: {e}") from e
+    for name, p in model.named_parameters():
+        if not bool(torch.isfinite(p).all()):
+            raise FitError(f"GP hyperparameter {name} is not finite after fitting")
+    model.eval()
+    return model
+
+
+@dataclass(frozen=True, kw_only=True)
+class GPSurrogate(Surrogate):
+    """``SingleTaskGP`` with BoTorch's defaults (RBF kernel with dimension-scaled log-normal lengthscale
+    prior, Gaussian likelihood with a fitted noise, ``Standardize`` outcome transform)."""
+
+    kind = "gp"
+    is_gp = True
+
+    def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
+        model = fit_mll(SingleTaskGP(X.double(), Y.double()), seed=seed_from(generator),
+                        jitter=state.get("jitter"))
+        check_finite(model, X)
+        return model
+
+
+def default_gp(X: Tensor, Y: Tensor, *, noise: float = 1e-3) -> Model:
+    """The fallback of last resort: a ``SingleTaskGP`` with a fixed lengthscale of ``0.2 sqrt(d)`` and a
+    fixed small noise, not fitted (nothing to go wrong but one Cholesky factorization)."""
+    model = SingleTaskGP(X.double(), Y.double())
+    d = X.shape[-1]
+    kernel = model.covar_module
+    base = getattr(kernel, "base_kernel", kernel)
+    base.lengthscale = torch.full_like(base.lengthscale, 0.2 * math.sqrt(d))
+    model.likelihood.noise = torch.tensor([noise], dtype=torch.float64, device=X.device)
+    model.eval()
+    with gpytorch.settings.cholesky_jitter(double_value=1e-4):
+        check_finite(model, X)
+    return model

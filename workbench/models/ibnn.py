@@ -1,0 +1,43 @@
+"""Infinite-width Bayesian neural network: a GP whose kernel is the limit of a wide, deep BNN.
+
+BoTorch ships the kernel (``InfiniteWidthBNNKernel``, Lee et al. 2018, used by Li et al. 2024); its
+weight and bias variances are fitted by marginal likelihood like any GP hyperparameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from botorch.models import SingleTaskGP
+from botorch.models.kernels.infinite_width_bnn import InfiniteWidthBNNKernel
+from botorch.models.model import Model
+from gpytorch.kernels import ScaleKernel
+from torch import Tensor
+
+from workbench.errors import InvalidConfigError
+from workbench.models.base import Surrogate, check_finite, seed_from
+from workbench.models.gp import fit_mll
+
+
+@dataclass(frozen=True, kw_only=True)
+class IBNNSurrogate(Surrogate):
+    """GP with the infinite-width BNN kernel of ``depth`` hidden layers."""
+
+    kind = "ibnn"
+    is_gp = True
+
+    #: hidden layers of the infinitely wide network
+    depth: int = 3
+
+    def __post_init__(self) -> None:
+        if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1:
+            raise InvalidConfigError(f"IBNNSurrogate.depth must be an int >= 1, but got depth={self.depth!r}")
+
+    def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
+        kernel = ScaleKernel(InfiniteWidthBNNKernel(depth=self.depth, device=X.device))
+        model = SingleTaskGP(X.double(), Y.double(), covar_module=kernel)
+        model = fit_mll(model, seed=seed_from(generator), jitter=state.get("jitter"))
+        check_finite(model, X)
+        return model
