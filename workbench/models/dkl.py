@@ -85,14 +85,28 @@ class DKLSurrogate(Surrogate):
             model.likelihood.load_state_dict(previous["likelihood"])
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        params = list(model.parameters())
+        optimizer = torch.optim.Adam(params, lr=self.lr)
+        good = [p.detach().clone() for p in params]
+        steps_done = 0
         for _ in range(self.warm_steps if warm else self.steps):
             optimizer.zero_grad()
-            loss = -mll(model(X), Y.squeeze(-1))
-            if not torch.isfinite(loss):
-                raise FitError("deep-kernel marginal likelihood is not finite")
-            loss.backward()
+            try:
+                loss = -mll(model(X), Y.squeeze(-1))
+                loss.backward()
+            except (RuntimeError, ValueError):  # a kernel matrix not positive definite, a prior out of support
+                break
+            if not torch.isfinite(loss) or any(p.grad is not None and not torch.isfinite(p.grad).all() for p in params):
+                break
+            good = [p.detach().clone() for p in params]
+            torch.nn.utils.clip_grad_norm_(params, 10.0)
             optimizer.step()
+            steps_done += 1
+        with torch.no_grad():  # keep the last parameters whose loss and gradients were finite
+            for p, g in zip(params, good):
+                p.copy_(g)
+        if steps_done == 0:
+            raise FitError("deep-kernel marginal likelihood is not finite at the starting point")
         model.eval()
         check_finite(model, X)
         state["dkl"] = {

@@ -55,11 +55,31 @@ class GPSurrogate(Surrogate):
     kind = "gp"
     is_gp = True
 
+    #: start each fit from the previous fit's hyperparameters (same optimum, fewer L-BFGS iterations)
+    warm_start: bool = True
+
     def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
-        model = fit_mll(SingleTaskGP(X.double(), Y.double()), seed=seed_from(generator),
-                        jitter=state.get("jitter"))
+        model = SingleTaskGP(X.double(), Y.double())
+        if self.warm_start:
+            load_hyperparameters(model, state.get("gp"))
+        model = fit_mll(model, seed=seed_from(generator), jitter=state.get("jitter"))
         check_finite(model, X)
+        if self.warm_start:
+            state["gp"] = save_hyperparameters(model)
         return model
+
+
+def save_hyperparameters(model: SingleTaskGP) -> dict[str, Tensor]:
+    """The kernel, mean and likelihood parameters (not the data, not the outcome transform's statistics)."""
+    keep = ("covar_module.", "mean_module.", "likelihood.")
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(keep)}
+
+
+def load_hyperparameters(model: SingleTaskGP, saved: dict[str, Tensor] | None) -> None:
+    if saved:
+        current = model.state_dict()
+        if all(k in current and current[k].shape == v.shape for k, v in saved.items()):
+            model.load_state_dict(saved, strict=False)
 
 
 def default_gp(X: Tensor, Y: Tensor, *, noise: float = 1e-3) -> Model:

@@ -30,13 +30,19 @@ class IBNNSurrogate(Surrogate):
 
     #: hidden layers of the infinitely wide network
     depth: int = 3
+    #: starting weight and bias variances (Li et al.'s values); then fitted by marginal likelihood
+    weight_var: float = 10.0
+    bias_var: float = 1.3
 
     def __post_init__(self) -> None:
         if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1:
             raise InvalidConfigError(f"IBNNSurrogate.depth must be an int >= 1, but got depth={self.depth!r}")
 
     def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
-        kernel = ScaleKernel(InfiniteWidthBNNKernel(depth=self.depth, device=X.device))
+        bnn = InfiniteWidthBNNKernel(depth=self.depth, device=X.device).to(torch.float64)
+        bnn.weight_var = torch.tensor(self.weight_var, dtype=torch.float64)
+        bnn.bias_var = torch.tensor(self.bias_var, dtype=torch.float64)
+        kernel = ScaleKernel(bnn)
         model = SingleTaskGP(X.double(), Y.double(), covar_module=kernel)
         model = fit_mll(model, seed=seed_from(generator), jitter=state.get("jitter"))
         check_finite(model, X)

@@ -25,6 +25,8 @@ class MLPShape:
     hidden: tuple[int, ...] = (32, 32)
     out_dim: int = 1
     activation: str = "tanh"
+    #: inputs are mapped from the unit cube to ``[-input_scale, input_scale]``: the prior's length scale
+    input_scale: float = 1.0
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -49,9 +51,9 @@ class MLPShape:
     def forward(self, theta: Tensor, X: Tensor) -> Tensor:
         """``theta``: ``S x P``; ``X``: ``N x in_dim`` (shared) or ``S x N x in_dim`` -> ``S x N x out_dim``.
 
-        Inputs are taken in the unit cube and centred to ``[-1, 1]``."""
+        Inputs are taken in the unit cube."""
         act = _ACTIVATIONS[self.activation]
-        h = 2.0 * X - 1.0
+        h = self.input_scale * (2.0 * X - 1.0)
         if h.ndim == 2:
             h = h.expand(theta.shape[0], *h.shape)
         offset, last = 0, len(self.widths) - 2

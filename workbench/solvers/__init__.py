@@ -18,6 +18,7 @@ def resolve_solver(spec: str | Solver) -> Solver:
 
 
 # the built-in solvers register themselves on import
+from workbench.solvers import bo as _bo  # noqa: E402,F401
 from workbench.solvers import optuna as _optuna  # noqa: E402,F401
 from workbench.solvers import random as _random  # noqa: E402,F401
 

@@ -1,0 +1,99 @@
+"""Every surrogate is a BoTorch Model with sensible posteriors; HMC hits its acceptance target."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from problems.synthetic import Branin
+from workbench.errors import InvalidConfigError
+from workbench.models import (
+    DKLSurrogate,
+    EnsembleSurrogate,
+    GPSurrogate,
+    HMCSurrogate,
+    IBNNSurrogate,
+    LaplaceSurrogate,
+    SGHMCSurrogate,
+)
+from workbench.models.hmc import hmc
+from workbench.solvers.bo.core import standardize
+
+TINY = {
+    "gp": GPSurrogate(),
+    "ibnn": IBNNSurrogate(),
+    "dkl": DKLSurrogate(hidden=(8,), features=2, steps=30, warm_steps=5),
+    "ensemble": EnsembleSurrogate(hidden=(8,), members=3, steps=100),
+    "hmc": HMCSurrogate(hidden=(8,), chains=2, warmup=30, samples=10, thin=2, leapfrog=5, map_steps=50),
+    "sghmc": SGHMCSurrogate(hidden=(8,), chains=2, burnin=100, samples=20, thin=5),
+    "laplace": LaplaceSurrogate(hidden=(8,), steps=100, samples=8),
+}
+
+
+@pytest.fixture(scope="module")
+def branin_data():
+    problem = Branin()
+    X = problem.space.sample(16, 0)
+    y = problem.evaluate(X)
+    return problem.space.to_unit(X), standardize(y)
+
+
+@pytest.mark.parametrize("kind", sorted(TINY))
+def test_posterior_shapes_and_positive_variances(kind, branin_data):
+    Z, Y = branin_data
+    model = TINY[kind].fit(Z, Y, generator=torch.Generator().manual_seed(0), state={})
+    X = torch.rand(3, 4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    post = model.posterior(X)
+    assert post.mean.shape == (3, 4, 1)
+    assert post.variance.shape == (3, 4, 1)
+    assert bool((post.variance > 0).all()) and bool(torch.isfinite(post.mean).all())
+    samples = post.rsample(torch.Size([5]))
+    assert samples.shape == (5, 3, 4, 1) and bool(torch.isfinite(samples).all())
+    # the mean tracks the data better than a constant would (the fit learned something)
+    fitted = model.posterior(Z.unsqueeze(-2)).mean.reshape(-1)
+    assert float(((fitted - Y.reshape(-1)) ** 2).mean()) < 0.8 * float(Y.var())
+
+
+def test_hmc_samples_a_gaussian_at_its_target_acceptance():
+    g = torch.Generator().manual_seed(0)
+    scales = torch.linspace(0.5, 2.0, 10)
+    result = hmc(lambda z: 0.5 * ((z / scales) ** 2).sum(-1), torch.zeros(4, 10), step_size=torch.full((4,), 0.01),
+                 warmup=200, samples=600, leapfrog=10, thin=2, target_accept=0.8, generator=g)
+    assert 0.65 <= result.accept_rate <= 0.95
+    var = result.samples.var(0)
+    assert torch.allclose(var.sqrt(), scales, rtol=0.3), var.sqrt()
+    assert float(result.samples.mean(0).abs().max()) < 0.5
+
+
+def test_hmc_surrogate_acceptance_within_target_band(branin_data):
+    Z, Y = branin_data
+    surrogate = HMCSurrogate(hidden=(8,), chains=2, warmup=150, samples=40, thin=4, leapfrog=8, map_steps=100)
+    state: dict = {}
+    surrogate.fit(Z, Y, generator=torch.Generator().manual_seed(0), state=state)
+    assert abs(state["accept_rate"] - surrogate.target_accept) <= 0.15, state["accept_rate"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: HMCSurrogate(target_accept=1.5),
+        lambda: EnsembleSurrogate(members=1),
+        lambda: SGHMCSurrogate(lr=-1.0),
+        lambda: LaplaceSurrogate(hidden=()),
+        lambda: DKLSurrogate(features=0),
+        lambda: IBNNSurrogate(depth=0),
+        lambda: EnsembleSurrogate(noise_var=0.0),
+    ],
+)
+def test_invalid_surrogate_options_are_refused(make):
+    with pytest.raises(InvalidConfigError):
+        make()
+
+
+def test_laplace_evidence_picks_a_finite_prior_precision(branin_data):
+    Z, Y = branin_data
+    state: dict = {}
+    TINY["laplace"].fit(Z, Y, generator=torch.Generator().manual_seed(0), state=state)
+    assert math.isfinite(state["laplace"]["prior_precision"]) and state["laplace"]["noise"] > 0

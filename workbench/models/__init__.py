@@ -1,0 +1,36 @@
+"""Surrogate models for Bayesian optimization; each fits a BoTorch ``Model``, so every BoTorch acquisition
+function works with it.
+
+=========================  =====================================================================
+``GPSurrogate``            exact GP, BoTorch ``SingleTaskGP`` defaults, marginal likelihood
+``DKLSurrogate``           deep kernel learning: MLP features into a Matérn-5/2 kernel
+``IBNNSurrogate``          GP with the infinite-width BNN kernel
+``EnsembleSurrogate``      deep ensemble of MAP networks
+``HMCSurrogate``           BNN, full-batch HMC with dual-averaging step sizes
+``SGHMCSurrogate``         BNN, scale-adapted stochastic-gradient HMC
+``LaplaceSurrogate``       BNN, linearized Laplace approximation
+=========================  =====================================================================
+"""
+
+from workbench.models.base import FitError, Surrogate
+from workbench.models.dkl import DKLSurrogate
+from workbench.models.ensemble import EnsembleSurrogate
+from workbench.models.gp import GPSurrogate
+from workbench.models.hmc import HMCSurrogate
+from workbench.models.ibnn import IBNNSurrogate
+from workbench.models.laplace import LaplaceSurrogate
+from workbench.models.sampled import SampledFunctionModel
+from workbench.models.sghmc import SGHMCSurrogate
+
+__all__ = [
+    "DKLSurrogate",
+    "EnsembleSurrogate",
+    "FitError",
+    "GPSurrogate",
+    "HMCSurrogate",
+    "IBNNSurrogate",
+    "LaplaceSurrogate",
+    "SGHMCSurrogate",
+    "SampledFunctionModel",
+    "Surrogate",
+]

@@ -1,0 +1,15 @@
+"""Bayesian optimization with pluggable surrogates (see :mod:`workbench.models`)."""
+
+from workbench.solvers.bo.solver import (
+    BayesOpt,
+    BayesOptRun,
+    BoDKL,
+    BoEnsemble,
+    BoGP,
+    BoHMC,
+    BoIBNN,
+    BoLaplace,
+    BoSGHMC,
+)
+
+__all__ = ["BayesOpt", "BayesOptRun", "BoDKL", "BoEnsemble", "BoGP", "BoHMC", "BoIBNN", "BoLaplace", "BoSGHMC"]

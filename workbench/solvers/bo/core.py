@@ -1,0 +1,176 @@
+"""One step of Bayesian optimization, shared by the ``bo-*`` solvers and the Optuna sampler:
+fit the surrogate (falling back to simpler models when a fit fails), build the acquisition function,
+optimize it over the relaxed unit cube, project back onto the space."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from botorch.acquisition import qLogExpectedImprovement, qLogNoisyExpectedImprovement, qUpperConfidenceBound
+from botorch.acquisition.acquisition import AcquisitionFunction
+from botorch.generation.sampling import MaxPosteriorSampling
+from botorch.models.model import Model
+from botorch.optim import optimize_acqf
+from botorch.sampling import SobolQMCNormalSampler
+from botorch.utils.sampling import manual_seed
+from torch import Tensor
+
+from workbench.models.base import FitError, Surrogate
+from workbench.models.gp import GPSurrogate, default_gp
+from workbench.solvers.bo.encoding import Encoding
+
+log = logging.getLogger("workbench")
+
+ACQUISITIONS = ("qlognei", "qlogei", "qucb", "ts")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcquisitionConfig:
+    """How proposals are chosen (the options of :class:`workbench.solvers.bo.BayesOpt`)."""
+
+    acquisition: str = "qlognei"
+    beta: float = 2.0
+    mc_samples: int = 128
+    num_restarts: int = 8
+    raw_samples: int = 256
+    maxiter: int = 100
+    ts_candidates: int = 1000
+
+
+def standardize(y: Tensor) -> Tensor:
+    """Values to minimize (``n``) -> standardized values to maximize (``n x 1``)."""
+    std = y.std() if y.numel() > 1 else torch.ones((), dtype=y.dtype, device=y.device)
+    if not bool(std > 1e-12):
+        std = torch.ones_like(std)
+    return (-(y - y.mean()) / std).unsqueeze(-1)
+
+
+def fit_with_fallback(surrogate: Surrogate, X: Tensor, Y: Tensor, *, generator: torch.Generator,
+                      state: dict[str, Any], label: str) -> Model | None:
+    """Fit ``surrogate``; when that fails, retry a GP with more jitter, then fall back to BoTorch's default GP,
+    then to that GP with fixed hyperparameters. Each failure is logged with its reason; None when all fail
+    (the caller then proposes quasi-random points)."""
+    attempts: list[tuple[str, Any]] = [(surrogate.kind, lambda: surrogate.fit(X, Y, generator=generator, state=state))]
+    if surrogate.is_gp:
+        attempts.append((f"{surrogate.kind} with jitter 1e-4", lambda: _with_jitter(surrogate, X, Y, generator, state)))
+    if not isinstance(surrogate, GPSurrogate):
+        gp = GPSurrogate()
+        attempts.append(("gp", lambda: gp.fit(X, Y, generator=generator, state={})))
+    attempts.append(("gp with fixed hyperparameters", lambda: default_gp(X, Y)))
+    for i, (name, attempt) in enumerate(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return attempt()
+        except (FitError, RuntimeError, ValueError) as e:
+            then = attempts[i + 1][0] if i + 1 < len(attempts) else "quasi-random points"
+            log.warning("%s: %s surrogate failed at %d observations (%s); falling back to %s",
+                        label, name, X.shape[0], _short(e), then)
+    return None
+
+
+def _with_jitter(surrogate: Surrogate, X: Tensor, Y: Tensor, generator: torch.Generator,
+                 state: dict[str, Any]) -> Model:
+    state["jitter"] = 1e-4
+    try:
+        return surrogate.fit(X, Y, generator=generator, state=state)
+    finally:
+        state.pop("jitter", None)
+
+
+def _short(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}".splitlines()[0]
+    return text if len(text) < 200 else text[:197] + "..."
+
+
+def make_acquisition(config: AcquisitionConfig, model: Model, Z: Tensor, Y: Tensor, *, seed: int,
+                     X_pending: Tensor | None, is_gp: bool) -> AcquisitionFunction:
+    """The Monte Carlo acquisition function named by ``config.acquisition`` (not "ts")."""
+    sampler = SobolQMCNormalSampler(torch.Size([config.mc_samples]), seed=seed)
+    if config.acquisition == "qlognei":
+        return qLogNoisyExpectedImprovement(model, X_baseline=Z, sampler=sampler, X_pending=X_pending,
+                                            prune_baseline=True, cache_root=is_gp)
+    if config.acquisition == "qlogei":
+        return qLogExpectedImprovement(model, best_f=Y.max(), sampler=sampler, X_pending=X_pending)
+    if config.acquisition == "qucb":
+        return qUpperConfidenceBound(model, beta=config.beta, sampler=sampler, X_pending=X_pending)
+    raise ValueError(f"unknown acquisition {config.acquisition!r}")
+
+
+def propose(config: AcquisitionConfig, surrogate: Surrogate, enc: Encoding, X: Tensor, y: Tensor, q: int, *,
+            seed: int, state: dict[str, Any], label: str, pending: Tensor | None = None) -> Tensor:
+    """``q`` native rows to evaluate next, given native rows ``X`` (``n x space.dim``) and values to minimize
+    ``y`` (``n``); ``pending`` native rows are proposed but not yet evaluated. Deterministic in ``seed``."""
+    device = X.device
+    generator = torch.Generator().manual_seed(seed)
+    Z = enc.encode(X.to(torch.float64))
+    Y = standardize(y.to(torch.float64))
+    model = fit_with_fallback(surrogate, Z, Y, generator=generator, state=state, label=label)
+    taken = [Z] + ([enc.encode(pending.to(torch.float64))] if pending is not None and len(pending) else [])
+    if model is None:
+        return enc.decode(_random(enc, q, generator, device))
+    with manual_seed(seed), warnings.catch_warnings():  # library code drawing from the global RNG
+        warnings.simplefilter("ignore")
+        if config.acquisition == "ts":
+            chosen = _thompson(config, model, enc, Z, q, generator)
+        else:
+            chosen = _greedy(config, model, enc, Z, Y, q, seed=seed, taken=taken, is_gp=surrogate.is_gp,
+                             generator=generator)
+    return enc.decode(chosen)
+
+
+def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y: Tensor, q: int, *, seed: int,
+            taken: list[Tensor], is_gp: bool, generator: torch.Generator) -> Tensor:
+    """Sequential greedy batch: each point maximizes the acquisition given the points chosen before it."""
+    bounds = torch.stack([torch.zeros(enc.dim), torch.ones(enc.dim)]).to(Z)
+    chosen: list[Tensor] = []
+    pending0 = torch.cat(taken[1:]) if len(taken) > 1 else None
+    for i in range(q):
+        parts = ([pending0] if pending0 is not None else []) + chosen
+        X_pending = torch.cat(parts) if parts else None
+        acq = make_acquisition(config, model, Z, Y, seed=seed + i, X_pending=X_pending, is_gp=is_gp)
+        cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=config.num_restarts,
+                                 raw_samples=config.raw_samples, return_best_only=False,
+                                 options={"seed": seed + i, "maxiter": config.maxiter, "batch_limit": 64})
+        cands = cands.reshape(-1, enc.dim)
+        if enc.is_relaxed:
+            cands = enc.project(cands)
+        with torch.no_grad():
+            values = acq(cands.unsqueeze(-2))
+        seen = torch.cat(taken + chosen)
+        pick = None
+        for j in torch.argsort(values, descending=True).tolist():
+            if not bool((seen == cands[j]).all(-1).any()):
+                pick = cands[j : j + 1]
+                break
+        if pick is None:  # every restart landed on an evaluated point (small discrete spaces)
+            pick = _random(enc, 1, generator, Z.device)
+        chosen.append(pick)
+    return torch.cat(chosen)
+
+
+def _thompson(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, q: int,
+              generator: torch.Generator) -> Tensor:
+    """Thompson sampling over candidates: half quasi-random, half perturbations of the best observed inputs."""
+    n = config.ts_candidates
+    sobol = torch.quasirandom.SobolEngine(enc.dim, scramble=True, seed=int(torch.randint(2**31 - 1, (1,),
+                                                                                           generator=generator)))
+    cands = sobol.draw(n // 2, dtype=torch.float64).to(Z)
+    with torch.no_grad():
+        best = model.posterior(Z).mean.squeeze(-1).argsort(descending=True)[:5]
+    base = Z[best][torch.randint(len(best), (n - n // 2,), generator=generator).to(Z.device)]
+    noise = 0.05 * torch.randn(base.shape, generator=generator, dtype=torch.float64).to(Z)
+    cands = torch.cat([cands, (base + noise).clamp(0, 1)])
+    if enc.is_relaxed:
+        cands = enc.project(cands)
+    with torch.no_grad():
+        return MaxPosteriorSampling(model, replacement=False)(cands, num_samples=q)
+
+
+def _random(enc: Encoding, q: int, generator: torch.Generator, device: torch.device) -> Tensor:
+    U = torch.rand(q, enc.space.dim, generator=generator, dtype=torch.float64).to(device)
+    return enc.encode(enc.space.from_unit(U))

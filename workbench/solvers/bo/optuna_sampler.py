@@ -1,0 +1,106 @@
+"""The ``bo-*`` surrogates as an Optuna sampler, for a plain ``optuna.create_study(sampler=...)``::
+
+    import optuna
+    from workbench.solvers.bo.optuna_sampler import BoSampler
+
+    study = optuna.create_study(sampler=BoSampler("bo-hmc", seed=0))
+    study.optimize(objective, n_trials=50)
+
+Parameters present in every completed trial (Optuna's intersection search space) are modelled jointly:
+float and int distributions without ``step`` (log scale honoured) and categorical ones; anything else,
+and the first ``n_startup_trials`` trials, is sampled by ``independent_sampler`` (random by default).
+Single-objective studies only. The sampler keeps no history of its own: each call re-reads the study.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import Study, StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from workbench.errors import InvalidConfigError
+from workbench.solvers import resolve_solver
+from workbench.solvers.bo.core import propose
+from workbench.solvers.bo.encoding import Encoding
+from workbench.solvers.bo.solver import BayesOpt
+from workbench.space import Categorical, Integer, Real, Space
+
+
+class BoSampler(BaseSampler):
+    """Bayesian optimization with a workbench surrogate: ``solver`` is a ``bo-*`` name or a
+    :class:`~workbench.solvers.bo.BayesOpt` declaration (its surrogate and acquisition options are used)."""
+
+    def __init__(self, solver: str | BayesOpt = "bo-gp", *, seed: int | None = None, n_startup_trials: int = 10,
+                 independent_sampler: BaseSampler | None = None) -> None:
+        declared = resolve_solver(solver)
+        if not isinstance(declared, BayesOpt):
+            raise InvalidConfigError(f"BoSampler.solver must be a bo-* solver, but got solver={solver!r}")
+        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) or n_startup_trials < 2:
+            raise InvalidConfigError(
+                f"BoSampler.n_startup_trials must be an int >= 2, but got n_startup_trials={n_startup_trials!r}"
+            )
+        self.solver = declared
+        self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+        self.n_startup_trials = n_startup_trials
+        self._independent = independent_sampler or RandomSampler(seed=self.seed)
+        self._intersection = IntersectionSearchSpace()
+        self._state: dict[str, Any] = {}
+
+    def reseed_rng(self) -> None:
+        self._independent.reseed_rng()
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        space = self._intersection.calculate(study)
+        return {name: d for name, d in space.items() if not d.single() and _supported(d)}
+
+    def sample_relative(self, study: Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if len(study.directions) != 1:
+            raise InvalidConfigError("BoSampler supports single-objective studies only")
+        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if len(trials) < self.n_startup_trials:
+            return {}
+        names = sorted(search_space)
+        space = _space([search_space[n] for n in names])
+        records = [{f"p{i}": t.params[n] for i, n in enumerate(names)} for t in trials]
+        sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
+        X = space.encode(records)
+        y = X.new_tensor([sign * float(t.value) for t in trials])
+        seed = (self.seed * 1_000_003 + len(trials)) % (2**31 - 1)
+        row = propose(self.solver.acquisition_config, self.solver.surrogate, Encoding(space), X, y, 1, seed=seed,
+                      state=self._state, label=f"BoSampler({self.solver.label})")
+        record = space.decode(row)[0]
+        return {n: record[f"p{i}"] for i, n in enumerate(names)}
+
+    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+
+
+def _supported(d: BaseDistribution) -> bool:
+    if isinstance(d, (FloatDistribution, IntDistribution)):
+        return d.step is None or (isinstance(d, IntDistribution) and d.step == 1)
+    return isinstance(d, CategoricalDistribution)
+
+
+def _space(distributions: Sequence[BaseDistribution]) -> Space:
+    params = []
+    for i, d in enumerate(distributions):
+        if isinstance(d, FloatDistribution):
+            params.append(Real(f"p{i}", float(d.low), float(d.high), log=d.log))
+        elif isinstance(d, IntDistribution):
+            params.append(Integer(f"p{i}", int(d.low), int(d.high), log=d.log))
+        else:
+            params.append(Categorical(f"p{i}", tuple(d.choices)))
+    return Space(*params)
+
+
+__all__ = ["BoSampler"]

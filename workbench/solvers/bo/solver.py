@@ -1,0 +1,142 @@
+"""Bayesian optimization as a solver: one loop, pluggable surrogates, registered as ``bo-gp``, ``bo-dkl``,
+``bo-ibnn``, ``bo-ensemble``, ``bo-hmc``, ``bo-sghmc``, ``bo-laplace``.
+
+A run starts with ``n_initial`` scrambled-Sobol points (the same design :meth:`Space.sample` draws), then
+asks the surrogate. Every proposal depends only on the cell's seed and the observations told so far.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from workbench.errors import InvalidConfigError
+from workbench.models import (
+    DKLSurrogate,
+    EnsembleSurrogate,
+    GPSurrogate,
+    HMCSurrogate,
+    IBNNSurrogate,
+    LaplaceSurrogate,
+    SGHMCSurrogate,
+    Surrogate,
+)
+from workbench.solvers import solvers
+from workbench.solvers.base import CellContext, Solver, SolverRun
+from workbench.solvers.bo.core import ACQUISITIONS, AcquisitionConfig, propose
+from workbench.solvers.bo.encoding import Encoding
+
+
+@dataclass(frozen=True, kw_only=True)
+class BayesOpt(Solver):
+    """Bayesian optimization with the ``surrogate`` model (any :class:`workbench.models.Surrogate`)."""
+
+    #: the surrogate model's config
+    surrogate: Surrogate = field(default_factory=GPSurrogate)
+    #: quasi-random evaluations before the surrogate takes over
+    n_initial: int = 10
+    #: "qlognei" (noisy expected improvement, the default), "qlogei", "qucb" or "ts" (Thompson sampling)
+    acquisition: str = "qlognei"
+    #: exploration weight of qUCB
+    beta: float = 2.0
+    #: quasi-Monte Carlo samples of the acquisition functions
+    mc_samples: int = 128
+    #: starting points of the gradient-based acquisition optimization, and the raw samples they come from
+    num_restarts: int = 8
+    raw_samples: int = 256
+    #: L-BFGS-B iterations per restart
+    maxiter: int = 100
+    #: candidate points of Thompson sampling
+    ts_candidates: int = 1000
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.surrogate, Surrogate):
+            raise InvalidConfigError(f"{name}.surrogate must be a workbench.models.Surrogate, but got {self.surrogate!r}")
+        if self.acquisition not in ACQUISITIONS:
+            raise InvalidConfigError(f"{name}.acquisition must be one of {ACQUISITIONS}, but got "
+                                     f"acquisition={self.acquisition!r}")
+        for f, low in (("n_initial", 1), ("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1),
+                       ("maxiter", 1), ("ts_candidates", 2)):
+            value = getattr(self, f)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidConfigError(f"{name}.{f} must be an int >= {low}, but got {f}={value!r}")
+        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not (
+            math.isfinite(self.beta) and self.beta > 0
+        ):
+            raise InvalidConfigError(f"{name}.beta must be a finite number > 0, but got beta={self.beta!r}")
+        if self.raw_samples < self.num_restarts:
+            raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
+                                     f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
+
+    @property
+    def acquisition_config(self) -> AcquisitionConfig:
+        return AcquisitionConfig(acquisition=self.acquisition, beta=self.beta, mc_samples=self.mc_samples,
+                                 num_restarts=self.num_restarts, raw_samples=self.raw_samples,
+                                 maxiter=self.maxiter, ts_candidates=self.ts_candidates)
+
+    def start(self, cell: CellContext) -> SolverRun:
+        return BayesOptRun(self, cell)
+
+
+class BayesOptRun(SolverRun):
+    """The state of one BO run: observations, the warm-start state of the surrogate, the Sobol design."""
+
+    def __init__(self, solver: BayesOpt, cell: CellContext) -> None:
+        self.solver = solver
+        self.config = solver.acquisition_config
+        self.space = cell.space
+        self.seed = cell.seed
+        self.device = cell.device
+        self.enc = Encoding(cell.space)
+        self.X = torch.empty(0, cell.space.dim, dtype=torch.float64, device=cell.device)
+        self.y = torch.empty(0, dtype=torch.float64, device=cell.device)
+        self.asked = cell.start_step
+        #: surrogate warm-start state; ``state["accept_rate"]`` etc. for diagnostics
+        self.state: dict = {}
+
+    def _sobol(self, start: int, n: int) -> Tensor:
+        engine = torch.quasirandom.SobolEngine(self.space.dim, scramble=True, seed=self.seed)
+        if start:
+            engine.fast_forward(start)
+        return self.space.from_unit(engine.draw(n, dtype=torch.float64)).to(self.device)
+
+    def ask(self, n: int) -> Tensor:
+        n_design = max(0, min(n, self.solver.n_initial - self.asked))
+        rows = [self._sobol(self.asked, n_design)] if n_design else []
+        rest = n - n_design
+        if rest:
+            if self.y.numel() < 2:
+                rows.append(self._sobol(self.asked + n_design, rest))
+            else:
+                pending = rows[0] if rows else None
+                seed = (self.seed * 1_000_003 + self.asked) % (2**31 - 1)
+                rows.append(propose(self.config, self.solver.surrogate, self.enc, self.X, self.y, rest, seed=seed,
+                                    state=self.state, label=self.solver.label, pending=pending).to(self.device))
+        self.asked += n
+        return torch.cat(rows)
+
+    def tell(self, X: Tensor, y: Tensor) -> None:
+        self.X = torch.cat([self.X, X.detach().to(self.device, torch.float64)])
+        self.y = torch.cat([self.y, y.detach().to(self.device, torch.float64)])
+
+
+def _preset(name: str, surrogate: type[Surrogate], doc: str) -> type[BayesOpt]:
+    cls = dataclass(frozen=True, kw_only=True)(type(
+        f"BO{surrogate.kind.upper()}", (BayesOpt,),
+        {"__doc__": doc, "__module__": __name__,
+         "__annotations__": {"surrogate": "Surrogate"}, "surrogate": field(default_factory=surrogate)},
+    ))
+    return solvers.register(name)(cls)
+
+
+BoGP = _preset("bo-gp", GPSurrogate, "BO with an exact GP (BoTorch SingleTaskGP defaults).")
+BoDKL = _preset("bo-dkl", DKLSurrogate, "BO with deep kernel learning (MLP features into a Matérn kernel).")
+BoIBNN = _preset("bo-ibnn", IBNNSurrogate, "BO with the infinite-width BNN kernel.")
+BoEnsemble = _preset("bo-ensemble", EnsembleSurrogate, "BO with a deep ensemble.")
+BoHMC = _preset("bo-hmc", HMCSurrogate, "BO with a fully stochastic BNN sampled by HMC.")
+BoSGHMC = _preset("bo-sghmc", SGHMCSurrogate, "BO with a BNN sampled by stochastic-gradient HMC.")
+BoLaplace = _preset("bo-laplace", LaplaceSurrogate, "BO with a linearized-Laplace BNN.")
