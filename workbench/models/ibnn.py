@@ -18,7 +18,7 @@ from torch import Tensor
 
 from workbench.errors import InvalidConfigError
 from workbench.models.base import Surrogate, check_finite, seed_from
-from workbench.models.gp import fit_mll
+from workbench.models.gp import fit_mll, load_hyperparameters, save_hyperparameters
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +44,8 @@ class IBNNSurrogate(Surrogate):
         bnn.bias_var = torch.tensor(self.bias_var, dtype=torch.float64)
         kernel = ScaleKernel(bnn)
         model = SingleTaskGP(X.double(), Y.double(), covar_module=kernel)
+        load_hyperparameters(model, state.get("ibnn"))  # warm start from the previous fit of the run
         model = fit_mll(model, seed=seed_from(generator), jitter=state.get("jitter"))
         check_finite(model, X)
+        state["ibnn"] = save_hyperparameters(model)
         return model

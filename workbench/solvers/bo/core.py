@@ -119,12 +119,12 @@ def propose(config: AcquisitionConfig, surrogate: Surrogate, enc: Encoding, X: T
             chosen = _thompson(config, model, enc, Z, q, generator)
         else:
             chosen = _greedy(config, model, enc, Z, Y, q, seed=seed, taken=taken, is_gp=surrogate.is_gp,
-                             generator=generator)
+                             generator=generator, label=label)
     return enc.decode(chosen)
 
 
 def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y: Tensor, q: int, *, seed: int,
-            taken: list[Tensor], is_gp: bool, generator: torch.Generator) -> Tensor:
+            taken: list[Tensor], is_gp: bool, generator: torch.Generator, label: str) -> Tensor:
     """Sequential greedy batch: each point maximizes the acquisition given the points chosen before it."""
     bounds = torch.stack([torch.zeros(enc.dim), torch.ones(enc.dim)]).to(Z)
     chosen: list[Tensor] = []
@@ -132,18 +132,24 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
     for i in range(q):
         parts = ([pending0] if pending0 is not None else []) + chosen
         X_pending = torch.cat(parts) if parts else None
-        acq = make_acquisition(config, model, Z, Y, seed=seed + i, X_pending=X_pending, is_gp=is_gp)
-        cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=config.num_restarts,
-                                 raw_samples=config.raw_samples, return_best_only=False,
-                                 options={"seed": seed + i, "maxiter": config.maxiter, "batch_limit": 64})
-        cands = cands.reshape(-1, enc.dim)
-        if enc.is_relaxed:
-            cands = enc.project(cands)
-        with torch.no_grad():
-            values = acq(cands.unsqueeze(-2))
+        try:
+            acq = make_acquisition(config, model, Z, Y, seed=seed + i, X_pending=X_pending, is_gp=is_gp)
+            cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=config.num_restarts,
+                                     raw_samples=config.raw_samples, return_best_only=False,
+                                     options={"seed": seed + i, "maxiter": config.maxiter, "batch_limit": 64})
+            cands = cands.reshape(-1, enc.dim)
+            if enc.is_relaxed:
+                cands = enc.project(cands)
+            with torch.no_grad():
+                values = acq(cands.unsqueeze(-2))
+        except (RuntimeError, ValueError) as e:  # e.g. non-finite acquisition values from a poor model
+            log.warning("%s: acquisition optimization failed at %d observations (%s); proposing a quasi-random "
+                        "point", label, Z.shape[0], _short(e))
+            chosen.append(_random(enc, 1, generator, Z.device))
+            continue
         seen = torch.cat(taken + chosen)
         pick = None
-        for j in torch.argsort(values, descending=True).tolist():
+        for j in torch.argsort(torch.nan_to_num(values, nan=-torch.inf), descending=True).tolist():
             if not bool((seen == cands[j]).all(-1).any()):
                 pick = cands[j : j + 1]
                 break

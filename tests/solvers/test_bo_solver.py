@@ -1,0 +1,167 @@
+"""The bo-* solvers: improvement over the initial design, acquisitions, batches, mixed spaces, fallbacks,
+the Optuna sampler, and the benchmark table."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import optuna
+import pytest
+import torch
+import xarray as xr
+
+from problems.synthetic import Branin
+from workbench.errors import InvalidConfigError
+from workbench.models.base import FitError
+from workbench.solvers import solvers
+from workbench.solvers.base import CellContext
+from workbench.solvers.bo import BayesOpt, BoGP
+from workbench.solvers.bo.benchmark import benchmark_tables
+from workbench.solvers.bo.optuna_sampler import BoSampler
+from workbench.testing import run_cells
+
+from .test_bo_models import TINY
+
+FAST = dict(n_initial=5, num_restarts=2, raw_samples=32, mc_samples=32, maxiter=30)
+NAMES = {"gp": "bo-gp", "ibnn": "bo-ibnn", "dkl": "bo-dkl", "ensemble": "bo-ensemble", "hmc": "bo-hmc",
+         "sghmc": "bo-sghmc", "laplace": "bo-laplace"}
+
+
+def _run(solver: BayesOpt, problem, budget: int, *, batch: int = 1, seed: int = 0):
+    run = solver.start(CellContext(space=problem.space, seed=seed, device=torch.device("cpu"), budget=budget,
+                                   batch_size=batch))
+    X_all, y_all = [], []
+    while sum(len(x) for x in X_all) < budget:
+        X = run.ask(batch)
+        assert X.shape == (batch, problem.space.dim) and bool(problem.space.contains(X).all())
+        y = problem.evaluate(X)
+        run.tell(X, y)
+        X_all.append(X), y_all.append(y)
+    return torch.cat(X_all), torch.cat(y_all), run
+
+
+def test_every_bo_solver_is_registered():
+    assert {n for n in solvers.names() if n.startswith("bo-")} == set(NAMES.values())
+
+
+@pytest.mark.parametrize("kind", sorted(NAMES))
+def test_short_run_improves_on_its_initial_design(kind):
+    solver = solvers.get(NAMES[kind])(surrogate=TINY[kind], **FAST)
+    _, y, _ = _run(solver, Branin(), 15)
+    assert float(y[5:].min()) < float(y[:5].min()), y.tolist()
+
+
+@pytest.mark.parametrize("acquisition", ["qlogei", "qucb", "ts"])
+def test_other_acquisitions_propose_batches(acquisition):
+    X, y, _ = _run(BoGP(acquisition=acquisition, ts_candidates=200, **FAST), Branin(), 11, batch=3)
+    assert len(X) == 12 and len({tuple(r) for r in X.tolist()}) == 12
+    assert float(y[6:].min()) < float(y[:6].max())
+
+
+def test_mixed_space_with_a_sequence_runs_in_batches_without_repeats(mixed_problem):
+    X, y, _ = _run(BoGP(**FAST), mixed_problem, 14, batch=2)
+    assert len({tuple(r) for r in X.tolist()}) == len(X)
+    assert bool(mixed_problem.space.contains(X).all())
+    assert float(y[6:].min()) <= float(y[:6].min())
+
+
+def test_same_seed_same_proposals():
+    a, _, _ = _run(BoGP(**FAST), Branin(), 8, seed=4)
+    b, _, _ = _run(BoGP(**FAST), Branin(), 8, seed=4)
+    c, _, _ = _run(BoGP(**FAST), Branin(), 8, seed=5)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_a_failed_gp_fit_falls_back_and_the_run_goes_on(monkeypatch, caplog):
+    import workbench.models.gp as gp
+
+    def broken(*args, **kwargs):
+        raise FitError("NotPSDError: forced for the test")
+
+    monkeypatch.setattr(gp, "fit_gpytorch_mll", broken)
+    with caplog.at_level(logging.WARNING, logger="workbench"):
+        rows = run_cells(Branin(), BoGP(**FAST), seeds=(0,), budget=8)[0]
+    assert len(rows) == 8
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("falling back to gp with jitter" in m for m in messages), messages
+    assert any("falling back to gp with fixed hyperparameters" in m for m in messages), messages
+
+
+def test_a_failed_neural_fit_falls_back_to_the_gp(monkeypatch, caplog):
+    from workbench.models.ensemble import EnsembleSurrogate
+
+    def broken(self, *args, **kwargs):
+        raise FitError("training loss is not finite (forced)")
+
+    monkeypatch.setattr(EnsembleSurrogate, "fit", broken)
+    with caplog.at_level(logging.WARNING, logger="workbench"):
+        X, y, _ = _run(solvers.get("bo-ensemble")(**FAST), Branin(), 7)
+    assert len(X) == 7
+    assert any("ensemble surrogate failed" in r.getMessage() and "falling back to gp" in r.getMessage()
+               for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(acquisition="ei"), dict(n_initial=0), dict(beta=-1.0), dict(num_restarts=10, raw_samples=5),
+     dict(surrogate="gp")],
+)
+def test_invalid_options_are_refused_naming_the_field(options):
+    with pytest.raises(InvalidConfigError, match=next(iter(options))):
+        BoGP(**options)
+
+
+def test_the_optuna_sampler_runs_inside_a_plain_optuna_study(monkeypatch):
+    import workbench.solvers.bo.optuna_sampler as adapter
+
+    calls = []
+    real = adapter.propose
+    monkeypatch.setattr(adapter, "propose", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def objective(trial):
+        x = trial.suggest_float("x", -5.0, 10.0)
+        lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+        n = trial.suggest_int("n", 1, 4)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        return (x - 1) ** 2 + (math.log10(lr) + 2) ** 2 + n + (act == "relu")
+
+    study = optuna.create_study(sampler=BoSampler(BoGP(**FAST), seed=0, n_startup_trials=4))
+    study.optimize(objective, n_trials=8)
+    assert len(calls) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert study.best_value < max(t.value for t in study.trials[:4])
+
+
+def test_the_optuna_sampler_is_seeded():
+    def run(seed):
+        study = optuna.create_study(sampler=BoSampler(BoGP(**FAST), seed=seed, n_startup_trials=3))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=5)
+        return [t.params["x"] for t in study.trials]
+
+    assert run(1) == run(1) != run(2)
+
+
+def test_benchmark_table_has_median_regret_ratio_and_time():
+    regret = np.array([[[[1.0, 0.5], [1.0, 0.1]], [[1.0, 0.2], [1.0, 0.2]]]])  # problem, solver, seed, step
+    elapsed = np.array([[[[1.0, 2.0], [1.0, 4.0]], [[0.5, 1.0], [0.5, 1.0]]]])
+    dims = ("problem", "solver", "seed", "step")
+    ds = xr.Dataset({"regret": (dims, regret), "elapsed": (dims, elapsed)},
+                    coords={"problem": ["p"], "solver": ["bo-gp", "optuna-gp"], "seed": [0, 1], "step": [0, 1]})
+    table = benchmark_tables(ds)
+    assert "| bo-gp | 0.3 (1.5×) [2] |" in table
+    assert "| optuna-gp | 0.2 (1×) [2] |" in table
+    assert "| bo-gp | 1.5 (2) |" in table
+
+
+def test_a_failed_acquisition_optimization_proposes_a_random_point(monkeypatch, caplog):
+    import workbench.solvers.bo.core as core
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+
+    monkeypatch.setattr(core, "optimize_acqf", broken)
+    with caplog.at_level(logging.WARNING, logger="workbench"):
+        X, _, _ = _run(BoGP(**FAST), Branin(), 7)
+    assert len(X) == 7 and bool(Branin().space.contains(X).all())
+    assert sum("acquisition optimization failed" in r.getMessage() for r in caplog.records) == 2
