@@ -1,21 +1,34 @@
-"""What every page shares: the runs folder, cached loading (keyed by file modification time), the study
-picker (kept in the URL), charts and export buttons."""
+"""What every page shares: the runs folder, cached reading (keyed by file modification time), the study
+picker (kept in the URL), live refresh, charts and export buttons. Pages draw; they compute nothing."""
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 import xarray as xr
 
-from workbench.dashboard.catalog import StudyEntry, UnsafePathError, describe_study, find_studies, safe_study_dir
-from workbench.results import RESULTS_FILE, load_results
+from workbench.dashboard.catalog import (
+    StudyEntry,
+    StudyFolder,
+    UnsafePathError,
+    find_studies,
+    read_study,
+    study_folder,
+    study_table,
+)
+from workbench.dashboard.live import StorageCell, cell_series, open_readonly, storage_cells
+from workbench.dashboard.serve import RUNS_ENV
+from workbench.dashboard.views import compare_convergence, convergence, final_table, leaderboard_markdown
+from workbench.results import load_results
 
-RUNS_ENV = "WORKBENCH_RUNS_DIR"
 REFRESH_SECONDS = 5
 
 
@@ -23,77 +36,187 @@ def runs_dir() -> Path:
     return Path(os.environ.get(RUNS_ENV, "runs")).resolve()
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _load(path: str, mtime: float) -> xr.Dataset:  # mtime is the cache key: a rewritten file reloads
+# ----------------------------------------------------------------- cached reads, keyed by modification time
+@st.cache_data(show_spinner=False, max_entries=16)
+def _results(path: str, mtime: float) -> xr.Dataset:
     return load_results(path)
 
 
-def load(entry: StudyEntry) -> xr.Dataset:
-    results = entry.path / RESULTS_FILE
-    return _load(str(results), results.stat().st_mtime)
+@st.cache_resource(show_spinner=False, max_entries=32)
+def storage(path: str) -> Any:
+    return open_readonly(Path(path))
 
 
-def studies() -> list[StudyEntry]:
-    return find_studies(runs_dir())
+@st.cache_data(show_spinner=False, max_entries=256)
+def cells(path: str, mtime: float) -> list[StorageCell]:
+    return storage_cells(storage(path).get_all_studies())
 
 
-def pick_study(key: str = "study", label: str = "Study", sidebar: bool = True) -> tuple[StudyEntry, xr.Dataset] | None:
-    """A study chosen in the sidebar (and kept in the URL's ``?study=``); None, with a message, if none."""
-    entries = [e for e in studies() if e.ok]
-    if not entries:
-        st.info(f"No readable studies under {runs_dir()} yet. Run one: `workbench run studies/quickstart.py`.")
+@st.cache_data(show_spinner=False, max_entries=50_000)
+def _series(path: str, study_id: int, steps: int, version: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return cell_series(storage(path).get_all_trials(study_id, deepcopy=False), steps)
+
+
+def trials(path: str, study_id: int, mtime: float) -> list[Any]:
+    return storage(path).get_all_trials(study_id, deepcopy=False)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def read(folder: StudyFolder, curves: bool = True) -> StudyEntry:
+    """A study folder read (the folder value carries the files' modification times: new data, new entry).
+    A finished cell's trials are read once; a running one's again whenever the storage changes.
+    ``curves=False``: only enough to count cells (see :func:`read_study`)."""
+    return read_study(
+        folder, curves=curves,
+        load=lambda p: _results(str(p), folder.results_mtime),
+        cells=lambda p: cells(str(p), folder.storage_mtime),
+        series=lambda c, n: _series(str(folder.storage), c.study_id, n, -1.0 if c.finished else folder.storage_mtime),
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def summary(folder: StudyFolder) -> tuple[dict[str, Any] | None, str, bool]:
+    """A study's row in the Studies table (None when unreadable), its error, and whether it is live."""
+    entry = read(folder, curves=False)
+    rows = study_table([entry])
+    return (rows[0] if rows else None), entry.error, entry.live
+
+
+def studies() -> list[tuple[StudyFolder, dict[str, Any] | None, str, bool]]:
+    """Every study under the runs folder: folder, table row (None when unreadable), error, live."""
+    return [(f, *summary(f)) for f in find_studies(runs_dir())]
+
+
+def reread(entry: StudyEntry) -> StudyEntry:
+    """The same study, as its files are now."""
+    try:
+        folder = study_folder(runs_dir(), entry.name)
+    except (UnsafePathError, OSError):
+        folder = None
+    return entry if folder is None else read(folder)
+
+
+# ----------------------------------------------------------------- views computed once per state of the files
+@st.cache_data(show_spinner=False, max_entries=64)
+def convergence_of(folder: StudyFolder, **options: Any) -> pd.DataFrame:
+    return convergence(read(folder).ds, **options)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def leaderboard_of(folder: StudyFolder, metric: str = "best") -> tuple[str, pd.DataFrame]:
+    """The leaderboard as Markdown, and its numbers as a table (for CSV)."""
+    ds = read(folder).ds
+    return leaderboard_markdown(ds, metric), final_table(ds, metric)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def compare_of(a: StudyFolder, b: StudyFolder) -> pd.DataFrame:
+    return compare_convergence(read(a).ds, read(b).ds, a.name, b.name)
+
+
+# ----------------------------------------------------------------- picking a study
+def pick_study(key: str = "study", label: str = "Study", sidebar: bool = True, default: int = 0) -> StudyEntry | None:
+    """A study chosen in the sidebar and kept in the URL (``?study=NAME``); at first the ``default``-th most
+    recently updated. A name from the URL is looked up inside the runs folder only. None, with the reason
+    on the page, when there is nothing to show."""
+    folders = find_studies(runs_dir())
+    if not folders:
+        st.info(f"No studies under {runs_dir()} yet. Run one: `workbench run studies/quickstart.py`.")
         return None
-    names = [e.name for e in entries]
+    names = [f.name for f in folders]
+    first = names[min(default, len(names) - 1)]
     wanted = st.query_params.get(key)
     if wanted is not None and wanted not in names:
         try:
-            safe_study_dir(runs_dir(), wanted)
-            st.warning(f"Study {wanted!r} has no readable results here.")
+            study_folder(runs_dir(), wanted)
+            st.warning(f"No study named {wanted!r} under {runs_dir()}; showing {first!r}.")
         except UnsafePathError as e:
             st.error(f"Refused: {e}")
-    index = names.index(wanted) if wanted in names else 0
+        except OSError as e:
+            st.error(f"Cannot open {wanted!r}: {e}")
     where = st.sidebar if sidebar else st
-    name = where.selectbox(label, names, index=index, key=f"pick-{key}")
+    name = where.selectbox(label, names, index=names.index(wanted if wanted in names else first), key=f"pick-{key}")
     st.query_params[key] = name
-    entry = entries[names.index(name)]
-    try:
-        return entry, load(entry)
-    except Exception as e:  # rewritten between listing and loading, or corrupt since
-        st.error(f"Cannot read the results of {name!r}: {e}")
+    entry = read(folders[names.index(name)])
+    if not entry.ok:
+        st.error(f"Study **{name}** cannot be shown: {entry.error}")
         return None
+    if entry.warning:
+        st.warning(entry.warning)
+    return entry
 
 
-def refreshed(entry: StudyEntry) -> StudyEntry:
-    return describe_study(entry.path)
+def live(entry: StudyEntry, draw: Callable[[StudyEntry], None]) -> None:
+    """``draw(entry)``, drawn again with fresh data every few seconds while the study runs; partial results
+    say so."""
+
+    @st.fragment(run_every=REFRESH_SECONDS if entry.live else None)
+    def body() -> None:
+        current = reread(entry)
+        partial_notice(current)
+        draw(current)
+
+    body()
 
 
-def line_chart(frame: pd.DataFrame, *, x_title: str, y_title: str, color: str = "solver",
-               dash: str | None = None) -> alt.Chart:
-    """Mean curves with a standard-error band."""
-    base = alt.Chart(frame)
-    enc = {"color": alt.Color(f"{color}:N", title=color, scale=alt.Scale(scheme="tableau10"))}
+def partial_notice(entry: StudyEntry) -> None:
+    if entry.complete:
+        return
+    c = entry.counts
+    text = (f"Partial results: {c.get('done', 0)} of {entry.n_cells} cells done, {c.get('running', 0)} under way, "
+            f"{c.get('failed', 0)} failed")
+    if entry.live:
+        st.warning(f"{text} — the study is running; this page refreshes every {REFRESH_SECONDS} s.", icon=":material/autorenew:")
+    else:
+        st.warning(f"{text} — the study is not running now (stopped, or waiting for a worker).")
+
+
+# ----------------------------------------------------------------- drawing and export
+def curves_chart(frame: pd.DataFrame, *, x_title: str, y_title: str, color_order: list[str] | None = None,
+                 dash: str | None = None, dash_order: list[str] | None = None, band: bool = True,
+                 columns: int = 2) -> alt.FacetChart:
+    """One figure, a panel per problem: mean curves with a standard-error band, each panel with its own
+    scales. Colors by solver in ``color_order`` (the same solver, the same color in every panel); ``dash``:
+    a column told apart by line style, the first of ``dash_order`` solid; ``band=False``: lines only. One
+    figure rather than a chart per problem: the browser draws it in one go, markedly faster on big studies."""
+    scale = alt.Scale(scheme="tableau10", domain=color_order) if color_order else alt.Scale(scheme="tableau10")
+    enc: dict[str, Any] = {"color": alt.Color("solver:N", title="solver", scale=scale, sort=color_order)}
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash)
-    band = base.mark_area(opacity=0.18).encode(
-        x=alt.X("x:Q", title=x_title), y=alt.Y("lo:Q", title=y_title), y2="hi:Q", **enc
+        dashes = alt.Scale(domain=dash_order, range=[[1, 0], [6, 3]]) if dash_order else alt.Undefined
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash, scale=dashes)
+    bands = alt.Chart().mark_area(opacity=0.18).encode(
+        x=alt.X("x:Q", title=x_title), y=alt.Y("lo:Q", title=y_title, scale=alt.Scale(zero=False)), y2="hi:Q", **enc
     )
-    line = base.mark_line().encode(
-        x="x:Q", y=alt.Y("mean:Q", title=y_title), tooltip=["solver", "x", "mean", "seeds"], **enc
+    line = alt.Chart().mark_line().encode(
+        x=alt.X("x:Q", title=x_title), y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
+        tooltip=["problem", "solver", *([dash] if dash else []), "x", "mean", "seeds"], **enc,
     )
-    return (band + line).properties(height=300)
+    n = frame["problem"].nunique() if len(frame) else 1
+    width = 760 if n == 1 else 360
+    return (
+        alt.layer(*([bands] if band else []), line, data=frame).properties(width=width, height=240)
+        .facet(facet=alt.Facet("problem:N", title=None, sort=list(dict.fromkeys(frame["problem"]))), columns=columns)
+        .resolve_scale(x="independent", y="independent")
+        .configure_legend(orient="bottom", columns=4, title=None)
+        .configure_header(labelFontSize=15, labelFontWeight="bold")
+    )
 
 
-def export_buttons(frame: pd.DataFrame, name: str, chart: alt.Chart | None = None) -> None:
-    """Download the table as CSV and, when given, the figure as PNG."""
-    cols = st.columns(2)
-    cols[0].download_button(f"CSV: {name}", frame.to_csv(index=False).encode(), file_name=f"{name}.csv",
-                            mime="text/csv", key=f"csv-{name}")
-    if chart is not None:
-        cols[1].download_button(f"PNG: {name}", lambda: _png(chart), file_name=f"{name}.png", mime="image/png",
-                                key=f"png-{name}", on_click="ignore")
+def export_buttons(frame: pd.DataFrame, name: str, chart: alt.Chart | None = None, *, title: str = "",
+                   key: str = "") -> None:
+    """Download the table as CSV and, when given, the figure as PNG (with ``title``; rendered on click)."""
+    with st.container(horizontal=True):
+        st.download_button("CSV", frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
+                           key=f"csv-{key}{name}", help=f"download the table: {name}.csv",
+                           icon=":material/download:")
+        if chart is not None:
+            st.download_button("PNG", lambda: png(chart, title), file_name=f"{name}.png", mime="image/png",
+                               key=f"png-{key}{name}", help=f"download the figure: {name}.png",
+                               icon=":material/download:", on_click="ignore")
 
 
-def _png(chart: alt.Chart) -> bytes:
+def png(chart: alt.Chart, title: str = "") -> bytes:
+    """The chart as a PNG image (drawn by vl-convert, offline), twice the screen resolution."""
     buf = io.BytesIO()
-    chart.save(buf, format="png")
+    (chart.properties(title=title) if title else chart).save(buf, format="png", scale_factor=2)
     return buf.getvalue()

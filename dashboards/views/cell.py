@@ -1,47 +1,64 @@
 """One cell's Optuna trials: table, parameter-vs-value plots, failed trials with their reasons."""
 
-import json
-
 import altair as alt
 import streamlit as st
 
-from dashboards.common import export_buttons, pick_study
-from workbench.dashboard.views import cell_trials, local_storage_url
-from workbench.recorder import Store
-from workbench.space import Space
+from dashboards.common import cells, export_buttons, live, pick_study, trials
+from workbench.dashboard.views import cell_trials, declared_space, parameter_columns
 
 st.title("Cell detail")
-picked = pick_study()
-if picked is not None:
-    entry, ds = picked
-    declared = {p["name"]: p for p in json.loads(ds.attrs.get("study", "{}")).get("problems", [])}
+entry = pick_study()
+if entry is not None:
     problem = st.sidebar.selectbox("Problem", entry.problems)
     solver = st.sidebar.selectbox("Solver", entry.solvers)
     seed = st.sidebar.selectbox("Seed", entry.seeds)
-    url = local_storage_url(entry.path)
-    if url is None or problem not in declared:
-        st.info("This run folder has no storage file of its own (the study ran on a shared database): "
-                "the trials are in that database, open it with `workbench status` or optuna-dashboard.")
-    else:
-        key = f"{entry.name}/{problem}/{solver}/{seed}"
-        frame = cell_trials(Store(url, retry_for=5.0), key, Space.from_description(declared[problem]["space"]))
-        st.caption(f"Optuna study `{key}`: {len(frame)} trials")
+    space = declared_space(entry.ds, problem)
+
+    def draw(current) -> None:
+        folder = current.folder
+        if folder.storage is None:
+            st.info("This run folder has no storage file of its own (the study ran on a shared database): its "
+                    "trials are in that database; `workbench status STUDY --storage URL --cells` lists them.")
+            return
+        found = [c for c in cells(str(folder.storage), folder.storage_mtime)
+                 if (c.study, c.problem, c.solver, c.seed) == (current.title, problem, solver, seed)]
+        if not found:
+            st.info(f"Cell {problem} / {solver} / seed {seed} has not started yet.")
+            return
+        cell = found[0]
+        frame = cell_trials(trials(str(folder.storage), cell.study_id, folder.storage_mtime), space)
+        finished = cell.finished or len(frame) >= cell.budget
+        state = "solver failed" if cell.error and not finished else ("finished" if finished else "not finished")
+        st.caption(f"Optuna study `{cell.key}` in `{folder.storage.name}`: {len(frame)} of {cell.budget} "
+                   f"evaluations recorded, {state}.")
+        if cell.error:
+            st.error(f"The solver failed: {cell.error}")
         if frame.empty:
             st.info("No trials recorded for this cell yet.")
-        else:
-            failed = frame[frame["state"] == "FAIL"]
-            if len(failed):
-                st.error(f"{len(failed)} failed evaluations")
-                st.dataframe(failed[["step", "fail_reason"]], hide_index=True)
-            st.dataframe(frame, hide_index=True, width="stretch")
-            export_buttons(frame, f"{key.replace('/', '-')}-trials")
-            params = [c for c in frame.columns if c not in ("step", "state", "value", "elapsed", "fail_reason")]
-            ok = frame[frame["state"] == "COMPLETE"]
-            cols = st.columns(min(3, max(1, len(params))))
-            for i, name in enumerate(params):
-                chart = alt.Chart(ok).mark_circle(size=40).encode(
-                    x=alt.X(f"{name}:{'Q' if ok[name].dtype.kind in 'if' else 'N'}", title=name),
-                    y=alt.Y("value:Q", title="value"), color=alt.Color("step:Q", title="step"),
-                    tooltip=["step", name, "value"],
-                ).properties(height=220)
-                cols[i % len(cols)].altair_chart(chart, width="stretch")
+            return
+        failed = frame[frame["state"] == "FAIL"]
+        if len(failed):
+            st.error(f"{len(failed)} failed evaluations")
+            st.dataframe(failed[["step", "fail_reason"]], hide_index=True)
+        st.dataframe(frame, hide_index=True, width="stretch")
+        export_buttons(frame, f"{cell.key.replace('/', '-')}-trials")
+        ok = frame[frame["state"] == "COMPLETE"]
+        params = parameter_columns(frame)
+        if ok.empty or not params:
+            return
+        st.subheader("Parameters against value")
+        charts = [
+            alt.Chart(ok).mark_circle(size=40).encode(
+                x=alt.X(f"{name}:{'Q' if ok[name].dtype.kind in 'if' else 'N'}", title=name),
+                y=alt.Y("value:Q", title="value", scale=alt.Scale(zero=False)),
+                color=alt.Color("step:Q", title="step", scale=alt.Scale(scheme="viridis")),
+                tooltip=["step", name, "value"],
+            ).properties(width=260, height=200)
+            for name in params
+        ]
+        figure = alt.concat(*charts, columns=3)
+        st.altair_chart(figure)
+        export_buttons(ok[["step", *params, "value"]], f"{cell.key.replace('/', '-')}-parameters", figure,
+                       title=cell.key)
+
+    live(entry, draw)

@@ -2,27 +2,32 @@
 
 import streamlit as st
 
-from dashboards.common import export_buttons, line_chart, pick_study
-from workbench.dashboard.views import compare_convergence, leaderboard_frame
+from dashboards.common import compare_of, curves_chart, export_buttons, leaderboard_of, pick_study
 
 st.title("Compare two studies")
 left, right = st.columns(2)
 with left:
     a = pick_study("a", "First study", sidebar=False)
 with right:
-    b = pick_study("b", "Second study", sidebar=False)
+    b = pick_study("b", "Second study", sidebar=False, default=1)
 if a is not None and b is not None:
-    (ea, da), (eb, db) = a, b
-    for col, entry, ds in ((left, ea, da), (right, eb, db)):
-        table, _ = leaderboard_frame(ds)
-        col.caption(f"{entry.name}: final best, mean ± std over seeds (rank)")
-        col.dataframe(table, hide_index=True, width="stretch")
-    frame = compare_convergence(da, db, ea.name, eb.name)
-    if frame.empty:
+    for col, side, entry in ((left, "a", a), (right, "b", b)):
+        with col:
+            st.caption(f"**{entry.title}**: final best, mean ± std over {len(entry.seeds)} seeds (rank)")
+            table, numbers = leaderboard_of(entry.folder)
+            st.markdown(table)
+            export_buttons(numbers, f"{entry.name}-leaderboard-best", key=side)
+    frame = compare_of(a.folder, b.folder)
+    if a.name == b.name:
+        st.info("Pick two different studies to overlay their curves.")
+        frame = frame.iloc[:0]
+    elif frame.empty:
         st.info("The two studies share no problem.")
-    for problem in dict.fromkeys(frame["problem"]):
-        part = frame[frame["problem"] == problem]
-        st.subheader(problem)
-        chart = line_chart(part, x_title="evaluations", y_title="best", dash="study")
-        st.altair_chart(chart, width="stretch")
-        export_buttons(part, f"compare-{problem}", chart)
+    else:
+        st.caption(f"Best value so far, mean over seeds: **{a.name}** solid, **{b.name}** dashed (the Convergence "
+                   "page shows each study's standard-error bands).")
+    if len(frame):
+        chart = curves_chart(frame, x_title="evaluations", y_title="best so far", dash="study", band=False,
+                             dash_order=[a.name, b.name], color_order=list(dict.fromkeys(a.solvers + b.solvers)))
+        st.altair_chart(chart)
+        export_buttons(frame, f"compare-{a.name}-{b.name}", chart, title=f"{a.name} vs {b.name}")

@@ -1,13 +1,16 @@
-"""Every page, run by Streamlit's AppTest on results of a real tiny run."""
+"""Every page, run by Streamlit's AppTest on the results of real tiny runs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "views"
+APP = Path(__file__).resolve().parents[2] / "dashboards"
 
 
 @pytest.fixture
@@ -15,7 +18,7 @@ def page(runs, monkeypatch):
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
 
     def run(name: str, **query: str) -> AppTest:
-        at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+        at = AppTest.from_file(str(APP / "views" / f"{name}.py"), default_timeout=60)
         for k, v in query.items():
             at.query_params[k] = v
         at.run()
@@ -25,49 +28,105 @@ def page(runs, monkeypatch):
     return run
 
 
+def charts(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """Each Vega-Lite figure on the page: its spec and the table it draws."""
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        data = chart.proto.datasets[0].data.data if chart.proto.datasets else chart.proto.data.data
+        out.append((json.loads(chart.proto.spec), pa.ipc.open_stream(data).read_pandas()))
+    return out
+
+
+def downloads(at: AppTest) -> list[str]:
+    return [b.proto.help.split(": ")[-1] for b in at.get("download_button")]
+
+
+def test_the_app_opens_on_the_studies_page(runs, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
+    at = AppTest.from_file(str(APP / "app.py"), default_timeout=60).run()
+    assert not at.exception and at.title[0].value == "Studies"
+
+
 def test_studies_page_lists_every_study_and_the_corrupt_one_apart(page):
     at = page("studies")
-    table = at.dataframe[0].value
-    assert set(table["study"]) == {"tiny", "other"}
-    assert table.set_index("study").loc["tiny", "done"] == 8
+    links = at.dataframe[0].value["study"]
+    assert set(links) == {"convergence?study=tiny", "convergence?study=other", "convergence?study=running"}
+    table = at.dataframe[0].value.assign(study=links.str.split("=").str[1]).set_index("study")
+    assert table.loc["tiny", "done"] == 8 and table.loc["tiny", "status"] == "complete"
+    assert table.loc["running", "status"] == "running" and table.loc["running", "running"] == 1
     assert any("broken" in e.value and "cannot read results file" in e.value for e in at.error)
+    assert downloads(at) == ["studies.csv"]
 
 
 def test_convergence_page_draws_one_panel_per_problem(page):
     at = page("convergence", study="tiny")
-    assert [h.value for h in at.subheader] == ["branin", "edgy"]
-    assert at.sidebar.selectbox[0].value == "tiny"
+    assert at.sidebar.selectbox[0].value == "tiny" and at.query_params["study"] == "tiny"
     assert at.sidebar.radio[0].value == "log10 regret"  # the optimum is known
+    assert not at.warning  # complete: nothing partial to say
+    [(spec, data)] = charts(at)
+    assert spec["facet"]["field"] == "problem" and spec["facet"]["sort"] == ["branin", "edgy"]
+    assert set(data["solver"]) == {"random", "optuna-tpe"} and data["x"].max() == 10
+    assert downloads(at) == ["tiny-convergence.csv", "tiny-convergence.png"]
     at.sidebar.multiselect[0].set_value(["random"]).run()
+    at.sidebar.radio[1].set_value("seconds").run()
     assert not at.exception
+    [(_, data)] = charts(at)
+    assert set(data["solver"]) == {"random"} and data["x"].max() < 60  # seconds of wall time
+
+
+def test_a_running_study_shows_partial_curves_and_says_so(page, runs):
+    (runs / "running" / "optuna.db").touch()  # written to just now: running
+    at = page("convergence", study="running")
+    [(spec, data)] = charts(at)
+    assert spec["facet"]["sort"] == ["stops"]
+    assert data["x"].max() == 4  # the running seed got to 4 evaluations: the curve stops there
+    assert any("Partial results: 1 of 2 cells done, 1 under way" in w.value and "refreshes" in w.value
+               for w in at.warning)
 
 
 def test_leaderboard_page_shows_the_papers_table(page):
     at = page("leaderboard", study="tiny")
-    table = at.dataframe[0].value
-    assert list(table.columns) == ["solver", "branin", "edgy", "avg rank"]
-    assert table["solver"].tolist() == ["random", "optuna-tpe"]
+    table = at.markdown[0].value.splitlines()
+    assert table[0] == "| solver | branin ↓ | edgy ↓ | avg rank |"
+    assert [line.split(" | ")[0] for line in table[2:]] == ["| random", "| optuna-tpe"]
+    cells = [line.strip("|").split("|") for line in table[2:]]
+    for j in (1, 2):  # one bold entry per problem
+        assert sum(row[j].strip().startswith("**") for row in cells) == 1
     at.sidebar.radio[0].set_value("regret").run()
     assert not at.exception and "final regret" in at.caption[0].value
+    assert downloads(at) == ["tiny-leaderboard-regret.csv"]
 
 
 def test_cell_page_shows_trials_and_failures(page):
     at = page("cell", study="tiny")
     at.sidebar.selectbox[1].set_value("edgy").run()
     assert not at.exception
-    frames = [d.value for d in at.dataframe]
-    trials = frames[-1]
+    trials = at.dataframe[-1].value
     assert len(trials) == 10 and "x" in trials.columns
     assert (trials["state"] == "FAIL").any()
     assert any("failed evaluations" in e.value for e in at.error)
+    assert at.subheader[0].value == "Parameters against value" and len(charts(at)) == 1
+    assert "tiny-edgy-random-0-parameters.png" in downloads(at)
 
 
 def test_compare_page_overlays_shared_problems(page):
     at = page("compare", a="tiny", b="other")
-    assert [h.value for h in at.subheader] == ["branin"]
+    [(spec, data)] = charts(at)
+    assert spec["facet"]["sort"] == ["branin"] and set(data["study"]) == {"tiny", "other"}
+    assert "tiny-leaderboard-best.csv" in downloads(at) and "compare-tiny-other.png" in downloads(at)
+    assert [m.value.splitlines()[0] for m in at.markdown] == ["| solver | branin ↓ | edgy ↓ | avg rank |",
+                                                              "| solver | branin ↓ | avg rank |"]
 
 
-def test_a_study_name_escaping_the_runs_folder_is_refused(page):
-    at = page("leaderboard", study="../../etc")
+def test_a_corrupt_study_gets_a_clear_message_on_its_page(page):
+    at = page("convergence", study="broken")
+    assert any("broken" in e.value and "cannot be shown" in e.value and "cannot read results file" in e.value
+               for e in at.error)
+    assert not charts(at)  # nothing else drawn
+
+
+@pytest.mark.parametrize("name", ["../../etc", "/etc", "..", "tiny/../../x"])
+def test_a_study_name_escaping_the_runs_folder_is_refused(page, name):
+    at = page("leaderboard", study=name)
     assert any("Refused" in e.value for e in at.error)
-    assert at.sidebar.selectbox[0].value in ("tiny", "other")  # falls back to a study inside the folder
+    assert at.sidebar.selectbox[0].value in ("tiny", "other", "running", "broken")  # a study inside the folder

@@ -1,16 +1,33 @@
-"""Finding studies under a runs folder, safely: nothing outside the folder is ever read."""
+"""Finding studies under a runs folder, safely, and reading each one: nothing outside the folder is read,
+and a study whose files cannot be read is reported on its own without hiding the others."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import xarray as xr
 
-from workbench.errors import ResultsError, WorkbenchError
+from workbench.dashboard.live import (
+    STORAGE_FILES,
+    StorageCell,
+    assemble,
+    cell_series,
+    complete_in,
+    open_readonly,
+    progress_only,
+    storage_cells,
+)
+from workbench.errors import WorkbenchError
 from workbench.results import RESULTS_FILE, load_results
+
+LIVE_SECONDS = 120.0  # a study written to this recently, with cells left, counts as running
+REQUIRED = ("value", "best", "regret", "elapsed", "failed", "optimum", "direction")
 
 
 class UnsafePathError(WorkbenchError, ValueError):
@@ -18,8 +35,8 @@ class UnsafePathError(WorkbenchError, ValueError):
 
 
 def safe_study_dir(runs_dir: str | Path, name: str) -> Path:
-    """The folder of study ``name`` inside ``runs_dir``; a name that escapes it (``..``, an absolute path,
-    a symlink pointing out) is refused."""
+    """The folder of study ``name`` directly inside ``runs_dir``; a name that escapes it (``..``, an
+    absolute path, a symlink pointing out) is refused."""
     root = Path(runs_dir).resolve()
     if not name or "/" in name or "\\" in name or name in (".", ".."):
         raise UnsafePathError(f"not a study name: {name!r}")
@@ -29,109 +46,218 @@ def safe_study_dir(runs_dir: str | Path, name: str) -> Path:
     return path
 
 
+def _inside(root: Path, path: Path) -> Path | None:
+    """``path`` when it is a regular file whose real location is inside ``root``, else None."""
+    real = path.resolve()
+    return real if real.is_relative_to(root) and real.is_file() else None
+
+
+@dataclass(frozen=True)
+class StudyFolder:
+    """A study's run folder: its results file and storage file (each None when absent) with their
+    modification times, the key every cached read is made under."""
+
+    name: str  # the folder's name: unique in the runs folder, used in URLs
+    path: Path
+    results: Path | None = None
+    storage: Path | None = None
+    results_mtime: float = 0.0
+    storage_mtime: float = 0.0
+
+    @property
+    def mtime(self) -> float:
+        return max(self.results_mtime, self.storage_mtime)
+
+    @property
+    def storage_is_newer(self) -> bool:
+        """Evaluations were recorded after the results file was written (or there is none yet)."""
+        return self.storage is not None and (self.results is None or self.storage_mtime > self.results_mtime)
+
+
+def study_folder(runs_dir: str | Path, name: str) -> StudyFolder | None:
+    """The study folder ``name`` (refused if it leads outside ``runs_dir``); None when it holds neither
+    a results file nor a storage file."""
+    root = Path(runs_dir).resolve()
+    path = safe_study_dir(root, name)
+    results = _inside(root, path / RESULTS_FILE)
+    storage = next((f for f in (_inside(root, path / n) for n in STORAGE_FILES) if f is not None), None)
+    if results is None and storage is None:
+        return None
+    return StudyFolder(name, path, results, storage, results.stat().st_mtime if results else 0.0,
+                       storage.stat().st_mtime if storage else 0.0)
+
+
+def find_studies(runs_dir: str | Path) -> list[StudyFolder]:
+    """Every study folder directly under ``runs_dir`` (one holding a results or storage file), most
+    recently updated first. Cheap: lists files, reads none."""
+    root = Path(runs_dir).resolve()
+    if not root.is_dir():
+        return []
+    out = []
+    for child in root.iterdir():
+        try:
+            folder = study_folder(root, child.name) if child.is_dir() else None
+        except (UnsafePathError, OSError):
+            continue  # a symlink leading out, or a folder removed meanwhile
+        if folder is not None:
+            out.append(folder)
+    return sorted(out, key=lambda f: (-f.mtime, f.name))
+
+
 @dataclass(frozen=True)
 class StudyEntry:
-    """One study folder: what its results say, or why they cannot be read."""
+    """One study as the views see it: its Dataset (None when unreadable, with ``error`` saying why) and
+    where its cells stand."""
 
-    name: str
-    path: Path
-    mtime: float = 0.0
+    folder: StudyFolder
+    ds: xr.Dataset | None = None
     error: str = ""
+    warning: str = ""
+    title: str = ""  # the declared study name (the Optuna studies are named after it)
     problems: list[str] = field(default_factory=list)
     solvers: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     budget: int = 0
-    cells_done: int = 0
-    cells_running: int = 0
-    cells_failed: int = 0
-    cells_pending: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    from_storage: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
 
     @property
     def ok(self) -> bool:
-        return not self.error
-
-    @property
-    def live(self) -> bool:
-        """Partial results written in the last two minutes: the study is most likely running."""
-        return self.ok and self.cells_done < self.n_cells and time.time() - self.mtime < 120
+        return self.ds is not None
 
     @property
     def n_cells(self) -> int:
         return len(self.problems) * len(self.solvers) * len(self.seeds)
 
+    @property
+    def complete(self) -> bool:
+        return self.ok and self.counts.get("done", 0) + self.counts.get("failed", 0) == self.n_cells
 
-def cell_counts(ds: xr.Dataset) -> dict[str, int]:
-    """Cells done (every step run), running (some steps run), failed (every run step failed), pending."""
-    failed = ds["failed"].values  # -1 not run, 0 ok, 1 failed
+    @property
+    def live(self) -> bool:
+        """Written to in the last two minutes with cells left: most likely running now."""
+        return self.ok and not self.complete and time.time() - self.folder.mtime < LIVE_SECONDS
+
+    @property
+    def status(self) -> str:
+        if not self.ok:
+            return "unreadable"
+        return "complete" if self.complete else ("running" if self.live else "stopped")
+
+
+def cell_counts(ds: xr.Dataset, errors: set[tuple[str, str, int]] = frozenset()) -> dict[str, int]:
+    """Cells done (every step run), running (some steps run), failed (every step run failed, or the
+    solver broke: ``errors`` holds those cells as ``(problem, solver, seed)``), pending (none run)."""
+    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values  # -1 not run, 0 ok, 1 failed
     ran = (failed >= 0).sum(axis=-1)
-    n_steps = failed.shape[-1]
-    all_failed = (failed == 1).sum(axis=-1) == ran
-    done = (ran == n_steps) & ~all_failed
-    failed_cells = (ran > 0) & all_failed
-    running = (ran > 0) & (ran < n_steps) & ~all_failed
-    return {
-        "done": int(done.sum()),
-        "running": int(running.sum()),
-        "failed": int(failed_cells.sum()),
-        "pending": int((ran == 0).sum()),
-    }
+    all_failed = (ran > 0) & ((failed == 1).sum(axis=-1) == ran)
+    broke = np.zeros(ran.shape, dtype=bool)
+    index = {(str(p), str(s), int(r)): (i, j, k) for i, p in enumerate(ds.problem.values)
+             for j, s in enumerate(ds.solver.values) for k, r in enumerate(ds.seed.values)}
+    for cell in errors:
+        if cell in index:
+            broke[index[cell]] = True
+    bad = all_failed | broke
+    done = (ran == failed.shape[-1]) & ~bad
+    return {"done": int(done.sum()), "running": int(((ran > 0) & ~done & ~bad).sum()), "failed": int(bad.sum()),
+            "pending": int(((ran == 0) & ~bad).sum())}
 
 
-def describe_study(path: Path, ds: xr.Dataset | None = None) -> StudyEntry:
-    results = path / RESULTS_FILE
-    try:
-        mtime = results.stat().st_mtime
-        ds = load_results(results) if ds is None else ds
-    except (OSError, ResultsError) as e:
-        return StudyEntry(path.name, path, error=str(e))
-    counts = cell_counts(ds)
+SeriesReader = Callable[[StorageCell, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path], xr.Dataset] = load_results,
+               cells: Callable[[Path], list[StorageCell]] | None = None,
+               series: SeriesReader | None = None) -> StudyEntry:
+    """Read a study folder: its results file, and, when the storage holds newer evaluations, those over
+    it (only for cells the results file does not hold whole). ``curves=False`` reads only enough to count
+    cells (the storage's list of studies, no trials; the entry's Dataset is then not for plotting).
+    ``load``, ``cells`` and ``series`` read the files (pass cached versions); by default they read
+    directly. Any failure becomes the entry's ``error`` (or ``warning``, when the rest could be read)."""
+    if cells is None or series is None:
+        storage = _Lazy(folder.storage)
+        cells = cells or (lambda path: storage_cells(storage.get().get_all_studies()))
+        series = series or (lambda cell, steps: cell_series(
+            storage.get().get_all_trials(cell.study_id, deepcopy=False), steps))
+    ds, errors = None, []
+    if folder.results is not None:
+        try:
+            ds = load(folder.results)
+            missing = [v for v in REQUIRED if v not in ds]
+            if missing:
+                raise WorkbenchError(f"{folder.results} is not a workbench results file (no {', '.join(missing)})")
+        except Exception as e:  # anything in a corrupt file: say it here, keep the other studies going
+            ds, errors = None, [_message(e)]
+    stored: list[StorageCell] = []
+    live = False
+    if folder.storage is not None:
+        try:
+            title = _title(ds) if ds is not None else None
+            stored = cells(folder.storage)
+            title = title or (stored[0].study if stored else None)
+            stored = [c for c in stored if c.study == title]
+            if stored and (folder.storage_is_newer or ds is None):
+                todo = [c for c in stored if not complete_in(ds, c)]
+                ds = assemble(stored, {c.key: series(c, c.budget) if curves else progress_only(c) for c in todo}, ds,
+                              study=title)
+                live = True
+            elif ds is None and not errors:
+                errors.append(f"{folder.storage.name} holds no evaluations yet")
+        except Exception as e:
+            errors.append(f"cannot read {folder.storage}: {_message(e)}")
+    if ds is None:
+        return StudyEntry(folder, error="; ".join(errors) or "no results yet")
+    broke = {(c.problem, c.solver, c.seed) for c in stored if c.error and not c.finished}
     return StudyEntry(
-        name=json.loads(ds.attrs.get("study", "{}")).get("name", path.name),
-        path=path,
-        mtime=mtime,
-        problems=[str(p) for p in ds.problem.values],
-        solvers=[str(s) for s in ds.solver.values],
-        seeds=[int(s) for s in ds.seed.values],
-        budget=int(ds.sizes.get("step", 0)),
-        cells_done=counts["done"],
-        cells_running=counts["running"],
-        cells_failed=counts["failed"],
-        cells_pending=counts["pending"],
+        folder, ds, warning="; ".join(errors), title=_title(ds) or folder.name,
+        problems=[str(p) for p in ds.problem.values], solvers=[str(s) for s in ds.solver.values],
+        seeds=[int(s) for s in ds.seed.values], budget=int(ds.sizes.get("step", 0)),
+        counts=cell_counts(ds, broke), from_storage=live,
     )
 
 
-def find_studies(runs_dir: str | Path) -> list[StudyEntry]:
-    """Every study folder directly under ``runs_dir`` that holds a results file, newest first. A results
-    file that cannot be read gives an entry with its error; the others are unaffected."""
-    root = Path(runs_dir).resolve()
-    if not root.is_dir():
-        return []
-    entries = []
-    for child in sorted(root.iterdir()):
-        if not child.is_dir() or not (child / RESULTS_FILE).exists():
-            continue
-        try:
-            path = safe_study_dir(root, child.name)
-        except UnsafePathError:
-            continue  # a symlink out of the runs folder
-        entries.append(describe_study(path))
-    return sorted(entries, key=lambda e: -e.mtime)
+class _Lazy:
+    """The storage, opened on first use only."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path, self._storage = path, None
+
+    def get(self) -> Any:
+        if self._storage is None:
+            assert self.path is not None
+            self._storage = open_readonly(self.path)
+        return self._storage
 
 
-def study_table(entries: list[StudyEntry]) -> list[dict[str, object]]:
-    """Rows for the Studies view."""
+def _title(ds: xr.Dataset) -> str | None:
+    try:
+        return json.loads(ds.attrs.get("study", "{}")).get("name") or None
+    except (TypeError, ValueError):
+        return None
+
+
+def _message(e: BaseException) -> str:
+    return str(e) if isinstance(e, WorkbenchError) else f"{type(e).__name__}: {e}"
+
+
+def study_table(entries: list[StudyEntry]) -> list[dict[str, Any]]:
+    """Rows for the Studies view, one per readable study (unreadable ones are listed apart)."""
     rows = []
     for e in entries:
         if not e.ok:
-            rows.append({"study": e.name, "status": "unreadable", "problems": "", "solvers": "", "seeds": 0,
-                         "budget": 0, "done": 0, "running": 0, "failed": 0, "pending": 0, "updated": "",
-                         "error": e.error})
             continue
-        status = "live" if e.live else ("complete" if e.cells_done == e.n_cells else "partial")
         rows.append({
-            "study": e.name, "status": status, "problems": ", ".join(e.problems), "solvers": ", ".join(e.solvers),
-            "seeds": len(e.seeds), "budget": e.budget, "done": e.cells_done, "running": e.cells_running,
-            "failed": e.cells_failed, "pending": e.cells_pending,
-            "updated": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.mtime)), "error": "",
+            "study": e.name, "status": e.status, "cells": e.n_cells,
+            **{k: e.counts.get(k, 0) for k in ("done", "running", "failed", "pending")},
+            "problems": ", ".join(e.problems), "solvers": ", ".join(e.solvers), "seeds": len(e.seeds),
+            "budget": e.budget, "updated": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.folder.mtime)),
         })
     return rows

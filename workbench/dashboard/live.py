@@ -79,24 +79,49 @@ def storage_cells(frozen_studies: list[Any]) -> list[StorageCell]:
     return out
 
 
+def kept_trials(trials: list[Any]) -> dict[int, Any]:
+    """A cell's recorded trials by step (COMPLETE or FAIL, carrying a ``step``). A step recorded twice (a
+    taken-over cell) keeps the first trial of the newest claim, as :func:`workbench.recorder.trials_to_history`
+    does."""
+    by_step: dict[int, Any] = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        if t.state.name not in ("COMPLETE", "FAIL") or "step" not in t.user_attrs:
+            continue
+        step, seen = int(t.user_attrs["step"]), by_step.get(int(t.user_attrs["step"]))
+        if seen is None or int(t.user_attrs.get("claim", 0)) > int(seen.user_attrs.get("claim", 0)):
+            by_step[step] = t
+    return dict(sorted(by_step.items()))
+
+
 def cell_series(trials: list[Any], steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``value``, ``elapsed`` and ``failed`` (1 / 0 / -1 not run) over ``steps`` steps from a cell's trials.
-    A step recorded twice (a taken-over cell) keeps the trial of the newest claim, as results do."""
+    """``value``, ``elapsed`` and ``failed`` (1 / 0 / -1 not run) over ``steps`` steps from a cell's trials."""
     value, elapsed = np.full(steps, np.nan), np.full(steps, np.nan)
     failed = np.full(steps, -1, dtype=np.int8)
-    claim = np.full(steps, -1)
-    for t in sorted(trials, key=lambda t: t.number):
-        state, step = t.state.name, t.user_attrs.get("step")
-        if state not in ("COMPLETE", "FAIL") or step is None or not 0 <= int(step) < steps:
-            continue
-        step, gen = int(step), int(t.user_attrs.get("claim", 0))
-        if gen <= claim[step]:  # the first trial of the newest claim counts
-            continue
-        claim[step] = gen
-        failed[step] = 1 if state == "FAIL" else 0
-        value[step] = t.value if state == "COMPLETE" and t.value is not None else math.nan
-        elapsed[step] = float(t.user_attrs.get("elapsed", math.nan))
+    for step, t in kept_trials(trials).items():
+        if 0 <= step < steps:
+            ok = t.state.name == "COMPLETE" and t.value is not None
+            failed[step] = 0 if ok else 1
+            value[step] = t.value if ok else math.nan
+            elapsed[step] = float(t.user_attrs.get("elapsed", math.nan))
     return value, elapsed, failed
+
+
+def progress_only(cell: StorageCell) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the storage's list of studies alone says of a cell, without reading its trials: every step run
+    (finished) or the first (started). Enough to count cells; values stay NaN."""
+    failed = np.full(cell.budget, -1, dtype=np.int8)
+    failed[: cell.budget if cell.finished else 1] = 0
+    return np.full(cell.budget, np.nan), np.full(cell.budget, np.nan), failed
+
+
+def complete_in(base: xr.Dataset | None, cell: StorageCell) -> bool:
+    """``base`` (a results Dataset) already holds every step of ``cell``."""
+    if base is None or cell.problem not in base.problem or cell.solver not in base.solver or cell.seed not in base.seed:
+        return False
+    if base.sizes["step"] < cell.budget:
+        return False
+    run = base["failed"].sel(problem=cell.problem, solver=cell.solver, seed=cell.seed).values[: cell.budget]
+    return bool((run >= 0).all())
 
 
 def _order(base: list[Any], more: list[Any]) -> list[Any]:

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from workbench.recorder import Store, trials_to_history
+from workbench.dashboard.live import kept_trials
 from workbench.report import Leaderboard, fmt, leaderboard
+
+if TYPE_CHECKING:
+    from workbench.space import Space
 
 Y_KINDS = ("best", "log10 regret")
 X_KINDS = ("evaluations", "seconds")
 
 
 def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solvers: list[str] | None = None,
-                problems: list[str] | None = None) -> pd.DataFrame:
+                problems: list[str] | None = None, common_steps: bool = False) -> pd.DataFrame:
     """Long table ``problem, solver, x, mean, lo, hi, seeds``: the mean over seeds of the best value so far
     (or of log10 regret, where the optimum is known) with a band of one standard error. Steps no seed has
     reached are left out, so a running study shows its partial curves; so are the inner points of flat
-    stretches, which draw the same without them."""
+    stretches, which draw the same without them. ``common_steps``: leave out, too, the steps a started seed
+    has not reached yet (while a study runs, a solver's curve then grows with its slowest seed instead of
+    jumping where the mean loses a seed)."""
     if y not in Y_KINDS:
         raise ValueError(f"y must be one of {Y_KINDS}, but got {y!r}")
     if x not in X_KINDS:
@@ -39,6 +46,9 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
             vals = sub.best.values
         ok = np.isfinite(vals)
         n = ok.sum(axis=1)  # solver x step
+        if common_steps:
+            reached = sub.failed.values >= 0  # solver x seed x step
+            n = np.where(np.all(reached | ~reached.any(axis=-1, keepdims=True), axis=1), n, 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n > 0, np.nansum(np.where(ok, vals, 0.0), axis=1) / np.maximum(n, 1), np.nan)
             sq = np.nansum(np.where(ok, (vals - mean[:, None, :]) ** 2, 0.0), axis=1)
@@ -50,6 +60,7 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
                 xs = np.nanmean(el, axis=1)
         else:
             xs = np.broadcast_to(sub.step.values + 1, mean.shape)
+        mean, se = np.where(n > 0, mean, np.nan), np.where(n > 0, se, np.nan)
         for i, s in enumerate(sub.solver.values):
             keep = (n[i] > 0) & _bends(mean[i], se[i], n[i])
             if not keep.any():
@@ -92,6 +103,23 @@ def leaderboard_frame(ds: xr.Dataset, metric: str = "best") -> tuple[pd.DataFram
     return pd.DataFrame(rows), pd.DataFrame(bold)
 
 
+def leaderboard_markdown(ds: xr.Dataset, metric: str = "best") -> str:
+    """The leaderboard as a Markdown table, best of each column in bold, each problem marked ↓ (lower is
+    better) or ↑."""
+    table, bold = leaderboard_frame(ds, metric)
+    lower = leaderboard(ds, metric).lower_is_better if len(table) else []
+
+    def cell(text: object) -> str:
+        return str(text).replace("|", "\\|")
+
+    head = ["solver", *(f"{cell(p)} {'↓' if low else '↑'}" for p, low in zip(table.columns[1:-1], lower)), "avg rank"]
+    lines = ["| " + " | ".join(head) + " |", "|:--|" + "--:|" * (len(head) - 1)]
+    for i in range(len(table)):
+        row = [f"**{cell(v)}**" if bold.iloc[i, j] else cell(v) for j, v in enumerate(table.iloc[i])]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def final_table(ds: xr.Dataset, metric: str = "best") -> pd.DataFrame:
     """Numbers behind the leaderboard (for CSV export): problem, solver, mean, std, rank, seeds."""
     board = leaderboard(ds, metric)
@@ -102,32 +130,36 @@ def final_table(ds: xr.Dataset, metric: str = "best") -> pd.DataFrame:
     ])
 
 
-def local_storage_url(run_dir) -> str | None:
-    """The run folder's own storage file, if it has one (a shared database is not opened from here)."""
-    if (run_dir / "optuna.db").is_file():
-        return f"sqlite:///{run_dir / 'optuna.db'}"
-    if (run_dir / "journal.log").is_file():
-        return f"journal:{run_dir / 'journal.log'}"
-    return None
+TRIAL_COLUMNS = ["step", "state", "value", "elapsed", "fail_reason"]
 
 
-def cell_trials(store: Store, key: str, space) -> pd.DataFrame:
-    """One cell's trials: step, state, value, elapsed, fail reason, and one column per parameter."""
-    study_id = store.study_id(key)
-    if study_id is None:
-        return pd.DataFrame(columns=["step", "state", "value", "elapsed", "fail_reason"])
-    trials = store.trials(study_id)
-    history = trials_to_history(trials, space)
-    records = space.decode(history.X) if len(history) else []
+def cell_trials(trials: list[Any], space: Space | None = None) -> pd.DataFrame:
+    """One cell's recorded trials (its Optuna study's, one per step): ``step, state, value, elapsed,
+    fail_reason`` and a column per parameter (a ``Sequence`` joined back into one, when ``space`` is known)."""
     rows = []
-    for step, (record, value, failed, elapsed, reason) in enumerate(
-        zip(records, history.values.tolist(), history.failed.tolist(), history.elapsed.tolist(), history.reasons)
-    ):
-        row = {"step": step, "state": "FAIL" if failed else "COMPLETE", "value": None if failed else value,
-               "elapsed": elapsed, "fail_reason": reason or ""}
-        row.update({k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in record.items()})
+    for step, t in kept_trials(trials).items():
+        ok = t.state.name == "COMPLETE"
+        params = space.from_optuna_params(t.params) if space is not None else dict(t.params)
+        row = {"step": step, "state": t.state.name, "value": t.value if ok else None,
+               "elapsed": t.user_attrs.get("elapsed"), "fail_reason": t.user_attrs.get("fail_reason", "")}
+        row.update({k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in params.items()})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=TRIAL_COLUMNS)
+
+
+def declared_space(ds: xr.Dataset, problem: str) -> Space | None:
+    """The search space of ``problem`` as the study declaration stored with the results describes it."""
+    from workbench.space import Space
+
+    try:
+        declared = {p["name"]: p for p in json.loads(ds.attrs.get("study", "{}")).get("problems", [])}
+        return Space.from_description(declared[problem]["space"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def parameter_columns(trials: pd.DataFrame) -> list[str]:
+    return [c for c in trials.columns if c not in TRIAL_COLUMNS]
 
 
 def compare_convergence(a: xr.Dataset, b: xr.Dataset, name_a: str, name_b: str, **kw) -> pd.DataFrame:
