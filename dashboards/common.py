@@ -1,15 +1,13 @@
-"""What every page shares: the runs folder, cached reading (keyed by file modification time), the study
-picker (kept in the URL), live refresh, charts and export buttons. Pages draw; they compute nothing."""
+"""What every page shares: the runs folder, cached reading and computing (keyed by the files' modification
+times), the study picker (kept in the URL), live refresh. Drawing is in ``dashboards.panels``."""
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -76,14 +74,15 @@ def read(folder: StudyFolder, curves: bool = True) -> StudyEntry:
 
 @st.cache_data(show_spinner=False, max_entries=1000)
 def summary(folder: StudyFolder) -> tuple[dict[str, Any] | None, str, bool]:
-    """A study's row in the Studies table (None when unreadable), its error, and whether it is live."""
+    """A study's row in the Studies table (None when unreadable), what went wrong reading it (the error, or
+    a warning when the rest could be read), and whether it is running."""
     entry = read(folder, curves=False)
     rows = study_table([entry])
-    return (rows[0] if rows else None), entry.error, entry.live
+    return (rows[0] if rows else None), entry.error or entry.warning, entry.live
 
 
 def studies() -> list[tuple[StudyFolder, dict[str, Any] | None, str, bool]]:
-    """Every study under the runs folder: folder, table row (None when unreadable), error, live."""
+    """Every study under the runs folder: folder, table row (None when unreadable), problem, running."""
     return [(f, *summary(f)) for f in find_studies(runs_dir())]
 
 
@@ -169,54 +168,3 @@ def partial_notice(entry: StudyEntry) -> None:
         st.warning(f"{text} — the study is running; this page refreshes every {REFRESH_SECONDS} s.", icon=":material/autorenew:")
     else:
         st.warning(f"{text} — the study is not running now (stopped, or waiting for a worker).")
-
-
-# ----------------------------------------------------------------- drawing and export
-def curves_chart(frame: pd.DataFrame, *, x_title: str, y_title: str, color_order: list[str] | None = None,
-                 dash: str | None = None, dash_order: list[str] | None = None, band: bool = True,
-                 columns: int = 2) -> alt.FacetChart:
-    """One figure, a panel per problem: mean curves with a standard-error band, each panel with its own
-    scales. Colors by solver in ``color_order`` (the same solver, the same color in every panel); ``dash``:
-    a column told apart by line style, the first of ``dash_order`` solid; ``band=False``: lines only. One
-    figure rather than a chart per problem: the browser draws it in one go, markedly faster on big studies."""
-    scale = alt.Scale(scheme="tableau10", domain=color_order) if color_order else alt.Scale(scheme="tableau10")
-    enc: dict[str, Any] = {"color": alt.Color("solver:N", title="solver", scale=scale, sort=color_order)}
-    if dash:
-        dashes = alt.Scale(domain=dash_order, range=[[1, 0], [6, 3]]) if dash_order else alt.Undefined
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash, scale=dashes)
-    bands = alt.Chart().mark_area(opacity=0.18).encode(
-        x=alt.X("x:Q", title=x_title), y=alt.Y("lo:Q", title=y_title, scale=alt.Scale(zero=False)), y2="hi:Q", **enc
-    )
-    line = alt.Chart().mark_line().encode(
-        x=alt.X("x:Q", title=x_title), y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
-        tooltip=["problem", "solver", *([dash] if dash else []), "x", "mean", "seeds"], **enc,
-    )
-    n = frame["problem"].nunique() if len(frame) else 1
-    width = 760 if n == 1 else 360
-    return (
-        alt.layer(*([bands] if band else []), line, data=frame).properties(width=width, height=240)
-        .facet(facet=alt.Facet("problem:N", title=None, sort=list(dict.fromkeys(frame["problem"]))), columns=columns)
-        .resolve_scale(x="independent", y="independent")
-        .configure_legend(orient="bottom", columns=4, title=None)
-        .configure_header(labelFontSize=15, labelFontWeight="bold")
-    )
-
-
-def export_buttons(frame: pd.DataFrame, name: str, chart: alt.Chart | None = None, *, title: str = "",
-                   key: str = "") -> None:
-    """Download the table as CSV and, when given, the figure as PNG (with ``title``; rendered on click)."""
-    with st.container(horizontal=True):
-        st.download_button("CSV", frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
-                           key=f"csv-{key}{name}", help=f"download the table: {name}.csv",
-                           icon=":material/download:")
-        if chart is not None:
-            st.download_button("PNG", lambda: png(chart, title), file_name=f"{name}.png", mime="image/png",
-                               key=f"png-{key}{name}", help=f"download the figure: {name}.png",
-                               icon=":material/download:", on_click="ignore")
-
-
-def png(chart: alt.Chart, title: str = "") -> bytes:
-    """The chart as a PNG image (drawn by vl-convert, offline), twice the screen resolution."""
-    buf = io.BytesIO()
-    (chart.properties(title=title) if title else chart).save(buf, format="png", scale_factor=2)
-    return buf.getvalue()

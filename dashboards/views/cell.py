@@ -3,7 +3,8 @@
 import altair as alt
 import streamlit as st
 
-from dashboards.common import cells, export_buttons, live, pick_study, trials
+from dashboards.common import cells, live, pick_study, trials
+from dashboards.panels import export_buttons
 from workbench.dashboard.views import cell_trials, declared_space, parameter_columns
 
 st.title("Cell detail")
@@ -40,7 +41,7 @@ if entry is not None:
         if len(failed):
             st.error(f"{len(failed)} failed evaluations")
             st.dataframe(failed[["step", "fail_reason"]], hide_index=True)
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(frame, hide_index=True, width="stretch", height=280)
         export_buttons(frame, f"{cell.key.replace('/', '-')}-trials")
         ok = frame[frame["state"] == "COMPLETE"]
         params = parameter_columns(frame)

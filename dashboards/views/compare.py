@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboards.common import compare_of, curves_chart, export_buttons, leaderboard_of, pick_study
+from dashboards.common import compare_of, pick_study
+from dashboards.panels import curves_chart, export_buttons, show_leaderboard
 
 st.title("Compare two studies")
 left, right = st.columns(2)
@@ -13,10 +14,7 @@ with right:
 if a is not None and b is not None:
     for col, side, entry in ((left, "a", a), (right, "b", b)):
         with col:
-            st.caption(f"**{entry.title}**: final best, mean ± std over {len(entry.seeds)} seeds (rank)")
-            table, numbers = leaderboard_of(entry.folder)
-            st.markdown(table)
-            export_buttons(numbers, f"{entry.name}-leaderboard-best", key=side)
+            show_leaderboard(entry, key=side)
     frame = compare_of(a.folder, b.folder)
     if a.name == b.name:
         st.info("Pick two different studies to overlay their curves.")

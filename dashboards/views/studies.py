@@ -1,22 +1,36 @@
-"""Every study under the runs folder, refreshed every few seconds (a new or running study shows up)."""
+"""At a glance, the most recently updated study: which solver wins (the leaderboard) and how (the
+convergence curves); below, every study under the runs folder. Refreshed every few seconds: a new or
+running study shows up on its own."""
 
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboards.common import REFRESH_SECONDS, export_buttons, runs_dir, studies
+from dashboards.common import REFRESH_SECONDS, partial_notice, read, runs_dir, studies
+from dashboards.panels import export_buttons, show_convergence, show_leaderboard
 
 st.title("Studies")
-st.caption(f"Runs folder: `{runs_dir()}`. Pick a study in the sidebar of the other pages.")
+st.caption(f"Runs folder: `{runs_dir()}`. The pages in the sidebar show any study in detail.")
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def table() -> None:
+def overview() -> None:
     listed = studies()
     if not listed:
         st.info("No studies here yet. Run one: `workbench run studies/quickstart.py`.")
         return
+    latest = next((folder for folder, row, _, _ in listed if row is not None), None)
+    entry = read(latest) if latest is not None else None
+    if entry is not None and entry.ok:
+        st.subheader(f"Latest: {entry.name}")
+        partial_notice(entry)
+        show_leaderboard(entry, key="latest")
+        known = bool(np.isfinite(entry.ds.optimum.values).any())
+        show_convergence(entry, y="log10 regret" if known else "best")
+
+    st.subheader("All studies")
     rows = [row for _, row, _, _ in listed if row is not None]
     if rows:
         frame = pd.DataFrame(rows)
@@ -30,11 +44,13 @@ def table() -> None:
             "pending": st.column_config.NumberColumn("pending", help="cells not started"),
         })
         export_buttons(frame, "studies")
-    for folder, row, error, _ in listed:
+    for folder, row, problem, _ in listed:
         if row is None:
-            st.error(f"**{folder.name}**: {error}")
+            st.error(f"**{folder.name}**: {problem}")
+        elif problem:
+            st.warning(f"**{folder.name}**: {problem}")
     if any(is_live for *_, is_live in listed):
-        st.caption(f"A study is running: this table refreshes every {REFRESH_SECONDS} s.")
+        st.caption(f"A study is running: this page refreshes every {REFRESH_SECONDS} s.")
 
 
-table()
+overview()

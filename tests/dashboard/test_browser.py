@@ -1,5 +1,6 @@
 """The served dashboard in a real headless Chromium (Debian's package, driven by Playwright): the
-convergence view renders. A screenshot is kept in test-artifacts/."""
+convergence view renders, and the page a new user lands on shows a leaderboard and curves. Screenshots
+are kept in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_drawn(page, timeout: float = 60_000):
+    chart = page.locator(CHART).first
+    chart.wait_for(timeout=timeout)
+    page.wait_for_function(f"(el) => ({COLORS})(el) > 50", arg=chart.element_handle(), timeout=timeout)
+    return chart
+
+
 def test_convergence_view_renders_in_chromium(runs, cli_env):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (a dev dependency) is not installed")
     port = free_port()
@@ -52,12 +60,15 @@ def test_convergence_view_renders_in_chromium(runs, cli_env):
                 page.goto(f"http://127.0.0.1:{port}/convergence?study=tiny", timeout=60_000)
                 page.get_by_role("heading", name="Convergence").wait_for(timeout=60_000)
                 page.get_by_text("mean over 2 seeds, band ± one standard error").wait_for(timeout=60_000)
-                chart = page.locator(CHART).first
-                chart.wait_for(timeout=60_000)
-                page.wait_for_function(f"(el) => ({COLORS})(el) > 50", arg=chart.element_handle(), timeout=30_000)
-                box = chart.bounding_box()
+                box = wait_drawn(page).bounding_box()
                 assert box is not None and box["width"] > 600 and box["height"] > 250  # two panels side by side
                 page.screenshot(path=str(ARTIFACTS / "dashboard-convergence.png"), full_page=True)
+
+                page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)  # where `make quickstart` lands
+                page.get_by_role("heading", name="Latest: running").wait_for(timeout=60_000)
+                page.locator("table").filter(has_text="avg rank").wait_for(timeout=30_000)
+                wait_drawn(page)
+                page.screenshot(path=str(ARTIFACTS / "dashboard-studies.png"), full_page=True)
             finally:
                 browser.close()
         assert (ARTIFACTS / "dashboard-convergence.png").stat().st_size > 10_000

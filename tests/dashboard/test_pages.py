@@ -55,7 +55,20 @@ def test_studies_page_lists_every_study_and_the_corrupt_one_apart(page):
     assert table.loc["tiny", "done"] == 8 and table.loc["tiny", "status"] == "complete"
     assert table.loc["running", "status"] == "running" and table.loc["running", "running"] == 1
     assert any("broken" in e.value and "cannot read results file" in e.value for e in at.error)
-    assert downloads(at) == ["studies.csv"]
+    assert downloads(at) == ["running-leaderboard-best.csv", "running-convergence.csv", "running-convergence.png",
+                             "studies.csv"]
+
+
+def test_studies_page_shows_the_latest_studys_leaderboard_and_curves_at_a_glance(tmp_path, runs, monkeypatch):
+    import shutil
+
+    shutil.copytree(runs / "tiny", tmp_path / "tiny")
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(str(APP / "views" / "studies.py"), default_timeout=60).run()
+    assert not at.exception and at.subheader[0].value == "Latest: tiny" and not at.warning
+    assert at.markdown[0].value.startswith("| solver | branin ↓ | edgy ↓ | avg rank |")
+    [(spec, data)] = charts(at)
+    assert spec["facet"]["sort"] == ["branin", "edgy"] and set(data["solver"]) == {"random", "optuna-tpe"}
 
 
 def test_convergence_page_draws_one_panel_per_problem(page):
@@ -130,3 +143,13 @@ def test_a_study_name_escaping_the_runs_folder_is_refused(page, name):
     at = page("leaderboard", study=name)
     assert any("Refused" in e.value for e in at.error)
     assert at.sidebar.selectbox[0].value in ("tiny", "other", "running", "broken")  # a study inside the folder
+
+
+def test_figures_export_as_png_offline(runs):
+    from dashboards.panels import curves_chart, png
+    from workbench.dashboard.views import convergence
+    from workbench.results import load_results
+
+    frame = convergence(load_results(runs / "tiny"))
+    image = png(curves_chart(frame, x_title="evaluations", y_title="best so far"), "tiny")
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 20_000

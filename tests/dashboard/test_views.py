@@ -265,3 +265,10 @@ def test_a_run_not_written_to_for_a_while_is_stopped_not_running(runs_copy):
     os.utime(runs_copy / "running" / "optuna.db", (old, old))
     entry = read_study(study_folder(runs_copy, "running"))
     assert entry.ok and not entry.live and entry.status == "stopped"
+
+
+def test_a_corrupt_results_file_beside_a_good_storage_still_shows_the_evaluations(runs_copy):
+    (runs_copy / "other" / "results.nc").write_bytes(b"\x89HDF\r\n\x1a\n cut short")
+    entry = read_study(study_folder(runs_copy, "other"))
+    assert entry.ok and entry.from_storage and "cannot read results file" in entry.warning
+    assert entry.counts["done"] == 2 and np.isfinite(entry.ds.best.values).all()
