@@ -15,4 +15,4 @@ slow: setup
 	.venv/bin/python -m pytest -m slow
 
 lint: setup
-	.venv/bin/ruff check workbench problems tests studies
+	.venv/bin/ruff check workbench problems tests studies dashboards benchmarks
