@@ -272,3 +272,19 @@ def test_a_corrupt_results_file_beside_a_good_storage_still_shows_the_evaluation
     entry = read_study(study_folder(runs_copy, "other"))
     assert entry.ok and entry.from_storage and "cannot read results file" in entry.warning
     assert entry.counts["done"] == 2 and np.isfinite(entry.ds.best.values).all()
+
+
+def test_a_journal_storage_is_read_too(tmp_path):
+    from optuna.storages.journal import JournalFileBackend
+
+    run = tmp_path / "runs" / "j"
+    run.mkdir(parents=True)
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(run / "journal.log")))
+    sid = storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE], "j/p/s/0")
+    storage.set_study_user_attr(sid, "workbench", {"study": "j", "problem": "p", "solver": "s", "seed": 0, "budget": 4})
+    for t in numbered([trial(0, 1.0), trial(1, 3.0), trial(2, fail="ValueError: no")]):
+        storage.create_new_trial(sid, template_trial=t)
+    entry = read_study(study_folder(tmp_path / "runs", "j"))
+    assert entry.ok and entry.title == "j" and entry.counts == {"done": 0, "running": 1, "failed": 0, "pending": 0}
+    np.testing.assert_array_equal(entry.ds.best.values[0, 0, 0], [1.0, 3.0, 3.0, np.nan])  # maximized
+    assert entry.ds.failed.values[0, 0, 0].tolist() == [0, 0, 1, -1]
