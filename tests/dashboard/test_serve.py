@@ -3,13 +3,26 @@ stops with the command."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
 import time
 
+import pytest
+
 from tests.conftest import workbench_cmd
+from workbench.cli import main
 from workbench.dashboard.serve import command, port_free, url, wait_for_port
+
+
+@pytest.fixture(autouse=True)
+def workbench_logger():
+    """`main` sets up the command's logging; put the library's logger back as it was afterwards."""
+    logger = logging.getLogger("workbench")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:], logger.level = handlers, level
 
 
 def free_port() -> int:
@@ -18,21 +31,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_missing_runs_folder_is_one_line_and_exit_2(tmp_path, cli_env):
-    out = subprocess.run(workbench_cmd() + ["dashboard", str(tmp_path / "nowhere"), "--no-browser"], env=cli_env,
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "runs folder not found" in out.stderr
+def test_a_missing_runs_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["dashboard", str(tmp_path / "nowhere"), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runs folder not found" in err
 
 
-def test_a_taken_port_is_one_line_and_exit_2(tmp_path, cli_env):
+def test_a_taken_port_is_one_line_and_exit_2(tmp_path, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         assert not port_free("127.0.0.1", port)
-        out = subprocess.run(workbench_cmd() + ["dashboard", str(tmp_path), "--port", str(port), "--no-browser"],
-                             env=cli_env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and f"port {port}" in out.stderr
+        assert main(["dashboard", str(tmp_path), "--port", str(port), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"port {port} on 127.0.0.1 is taken" in err
 
 
 def test_the_server_listens_on_localhost_only_by_default():
