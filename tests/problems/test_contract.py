@@ -5,13 +5,18 @@ from __future__ import annotations
 import pytest
 
 from problems.synthetic import Ackley, Griewank, Hartmann, Levy, Michalewicz, Rosenbrock, StyblinskiTang
+from workbench.offline import OfflineProblem
 from workbench.problem import catalog
-from workbench.testing import check_problem
+from workbench.testing import check_offline_problem, check_problem
 
 
 @pytest.mark.parametrize("name", catalog.names())
 def test_registered_problem_keeps_the_contract(name):
-    check_problem(catalog.get(name)())
+    problem = catalog.get(name)()
+    if isinstance(problem, OfflineProblem):
+        check_offline_problem(problem)
+    else:
+        check_problem(problem)
 
 
 @pytest.mark.parametrize(
