@@ -5,24 +5,27 @@ from __future__ import annotations
 import pytest
 
 from problems.synthetic import Branin
+from workbench.offline import OfflineSolver
 from workbench.solvers import solvers
 from workbench.testing import check_solver, run_cells, trials_in_fresh_process
 
 BUDGET = 12
+#: the query-based solvers (offline solvers propose from a data set: tests/solvers/test_offline_solvers.py)
+ONLINE = [n for n in solvers.names() if not issubclass(solvers.get(n), OfflineSolver)]
 
 
-@pytest.mark.parametrize("name", solvers.names())
+@pytest.mark.parametrize("name", ONLINE)
 def test_solver_keeps_the_contract_on_branin(name):
     check_solver(name, Branin(), budget=BUDGET)
 
 
-@pytest.mark.parametrize("name", solvers.names())
+@pytest.mark.parametrize("name", ONLINE)
 def test_solver_handles_a_mixed_space_in_batches(name, mixed_problem):
     check_solver(name, mixed_problem, budget=BUDGET, batch_size=3)
 
 
 def test_same_seed_gives_the_same_trials_in_a_fresh_process():
-    names = solvers.names()
+    names = ONLINE
     fresh = trials_in_fresh_process(names, BUDGET)
     for name in names:
         here = run_cells(Branin(), name, seeds=(3,), budget=BUDGET)[3]

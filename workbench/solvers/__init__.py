@@ -5,7 +5,14 @@ from __future__ import annotations
 from workbench.registry import Registry
 from workbench.solvers.base import CellContext, Solver, SolverRun
 
-solvers: Registry[type[Solver]] = Registry("solver")
+
+def _load_offline() -> None:
+    """The offline solvers register on first use of the registry (they import :mod:`workbench.offline`,
+    which imports this package: loading them here at import time would be circular)."""
+    from workbench.solvers import offline  # noqa: F401
+
+
+solvers: Registry[type[Solver]] = Registry("solver", loader=_load_offline)
 
 
 def resolve_solver(spec: str | Solver) -> Solver:

@@ -1,0 +1,164 @@
+"""The offline solvers: every one proposes k in-space designs, seeded, on a continuous and a sequence toy;
+gradient ascent improves on the visible best; IGNITE lowers the surrogate's sharpness; ROOT's bridge moves
+low-value designs to high-value ones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import Tensor
+
+from workbench.offline import OfflineProblem, OfflineSolver, generator, scoring
+from workbench.solvers import solvers
+from workbench.solvers.base import CellContext
+from workbench.solvers.offline import (
+    ROOT,
+    BridgeConfig,
+    GradientAscent,
+    NetEncoding,
+    Sharpness,
+    SurrogateConfig,
+    fit_surrogate,
+    sharpness,
+)
+from workbench.solvers.offline.base import standardized
+from workbench.space import Real, Sequence, Space
+
+K = 8
+TINY = SurrogateConfig(hidden=(16, 16), epochs=5, max_steps=40)
+TINY_BRIDGE = BridgeConfig(hidden=32, timesteps=100, sample_steps=10, batch_size=64)
+TINY_ROOT = dict(bridge=TINY_BRIDGE, epochs=1, passes=1, n_fit=128, functions=2, top=32, points=32, gp_steps=10)
+#: fast options of every registered offline solver (a new solver must add its own here)
+FAST: dict[str, dict] = {
+    "ga": dict(steps=10),
+    "ga-mean": dict(steps=10, surrogate=dataclasses.replace(TINY, members=2)),
+    "ga-min": dict(steps=10, surrogate=dataclasses.replace(TINY, members=2)),
+    "ignite-ga": dict(steps=10, surrogate=dataclasses.replace(TINY, sharpness=Sharpness())),
+    "ignite-ga-mean": dict(steps=10, surrogate=dataclasses.replace(TINY, members=2, sharpness=Sharpness())),
+    "ignite-ga-min": dict(steps=10, surrogate=dataclasses.replace(TINY, members=2, sharpness=Sharpness())),
+    "cmaes-surrogate": dict(iterations=5),
+    "ignite-cmaes": dict(iterations=5, surrogate=dataclasses.replace(TINY, sharpness=Sharpness())),
+    "root": TINY_ROOT,
+    "bo-qei": dict(n_top=16, n_random=16, mc_samples=8, num_restarts=1, raw_samples=8, maxiter=5),
+}
+
+
+def offline_names() -> list[str]:
+    return [n for n in solvers.names() if issubclass(solvers.get(n), OfflineSolver)]
+
+
+def fast(name: str) -> OfflineSolver:
+    options = dict(FAST[name])
+    cls = solvers.get(name)
+    if "surrogate" not in options and any(f.name == "surrogate" for f in dataclasses.fields(cls)):
+        if isinstance(cls().surrogate, SurrogateConfig):
+            options["surrogate"] = TINY
+    return cls(**options)
+
+
+class Bowl(OfflineProblem):
+    """Maximize ``-||x - c||^2`` on [-1, 1]^dim; the visible rows are the worse half of a Sobol pool."""
+
+    name = "test-bowl"
+
+    def __init__(self, dim: int = 2, n: int = 256) -> None:
+        self.space = Space(*[Real(f"x{i}", -1.0, 1.0) for i in range(dim)])
+        self.centre = torch.full((dim,), 0.4, dtype=torch.float64)
+        X = self.space.sample(n, seed=3)
+        y = self.score(X)
+        keep = y <= y.median()
+        self._X, self._y = X[keep], y[keep]
+
+    def score(self, X: Tensor) -> Tensor:
+        return -((X - self.centre) ** 2).sum(-1)
+
+    def visible(self) -> tuple[Tensor, Tensor]:
+        return self._X, self._y
+
+    def score_range(self) -> tuple[float, float]:
+        return -float(((self.centre + 1) ** 2).sum()), 0.0
+
+
+class Motif(OfflineProblem):
+    """A length-5 DNA sequence scored by its matches to a motif; the visible rows have at most 2 matches."""
+
+    name = "test-motif"
+    motif = torch.tensor([0.0, 1.0, 2.0, 3.0, 0.0], dtype=torch.float64)
+
+    def __init__(self) -> None:
+        self.space = Space(Sequence("seq", 5, "ACGT"))
+        X = torch.cartesian_prod(*[torch.arange(4.0, dtype=torch.float64)] * 5)
+        y = self.score(X)
+        keep = y <= 2
+        self._X, self._y = X[keep], y[keep]
+
+    def score(self, X: Tensor) -> Tensor:
+        return (X == self.motif).sum(-1).to(torch.float64)
+
+    def visible(self) -> tuple[Tensor, Tensor]:
+        return self._X, self._y
+
+    def score_range(self) -> tuple[float, float]:
+        return 0.0, 5.0
+
+
+def cell(problem: OfflineProblem, seed: int = 0) -> CellContext:
+    return CellContext(space=problem.space, seed=seed, device=torch.device("cpu"), budget=K)
+
+
+def test_every_offline_solver_has_fast_settings():
+    assert set(offline_names()) == set(FAST)
+
+
+@pytest.mark.parametrize("problem", [Bowl(), Motif()], ids=["continuous", "sequence"])
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_solver_proposes_k_designs_inside_the_space_seeded(name, problem):
+    solver = fast(name)
+    data = problem.dataset()
+    first = solver.propose(data, K, cell(problem, 0))
+    assert first.shape == (K, problem.space.dim)
+    assert bool(problem.space.contains(first).all())
+    again = solver.propose(data, K, cell(problem, 0))
+    assert torch.equal(first, again), f"{name}: the same seed gave other designs"
+
+
+def test_gradient_ascent_improves_on_the_visible_best():
+    problem = Bowl(dim=4, n=512)
+    data = problem.dataset()
+    solver = GradientAscent(surrogate=SurrogateConfig(hidden=(32, 32), epochs=60, max_steps=300, lr=3e-3), steps=50)
+    X = solver.propose(data, 16, cell(problem))
+    with scoring():
+        values = problem.oracle(X)
+    assert float(values.max()) > float(data.y.max())
+
+
+def test_ignite_lowers_the_surrogate_sharpness():
+    problem = Bowl(dim=4, n=512)
+    data = problem.dataset()
+    Z = NetEncoding(data.space, data.X).encode(data.X)
+    y = standardized(data.y).float()
+    plain = SurrogateConfig(hidden=(32, 32), members=2, epochs=60, max_steps=200, lr=3e-3)
+    # a tight bound and a quick dual ascent, so a short training feels the constraint
+    constrained = dataclasses.replace(plain, sharpness=Sharpness(eps=0.05, dual_lr=1.0))
+    before = sharpness(fit_surrogate(plain, Z, y, generator=torch.Generator().manual_seed(0)), Z)
+    after = sharpness(fit_surrogate(constrained, Z, y, generator=torch.Generator().manual_seed(0)), Z)
+    assert bool((after < 0.8 * before).all()), (before, after)
+
+
+def test_root_bridge_moves_low_designs_to_high_ones():
+    problem = Bowl(dim=2, n=512)
+    data = problem.dataset()
+    root = ROOT(bridge=BridgeConfig(hidden=64, timesteps=200, sample_steps=20, batch_size=64),
+                epochs=3, passes=6, n_fit=256, functions=4, top=64, points=64, gp_steps=30)
+    ctx = cell(problem)
+    enc, Z, y, bridge, best = root.train(data, ctx)
+    low = torch.argsort(y)[:64]  # the worst visible designs
+    target = torch.full((64,), 0.8 * best)
+    moved = enc.decode(bridge.sample(Z[low], y[low].float(), target, generator(ctx, 9)))
+    with scoring():
+        start, end = problem.oracle(data.X[low]), problem.oracle(moved)
+    assert float(end.mean()) > float(data.y.max()), (float(start.mean()), float(end.mean()))  # beyond the visible best
+    assert float((moved - problem.centre).norm(dim=1).mean()) < float((data.X[low] - problem.centre).norm(dim=1).mean())
+

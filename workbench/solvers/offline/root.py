@@ -1,0 +1,205 @@
+"""``root``: ROOT (Dao et al., NeurIPS 2025), offline optimization as a translation from low-value designs
+to high-value ones by a Brownian bridge learned on synthetic functions.
+
+Each epoch:
+
+1. fit a GP posterior mean to (a random subset of ``n_fit``) visible rows — RBF kernel, zero prior mean,
+   *fixed* hyperparameters (lengthscale and variance 6.25, noise 0.01, on standardized features and scores);
+2. make ``functions`` synthetic functions by perturbing the lengthscale and the variance uniformly by
+   ``± delta_lengthscale`` / ``± delta_variance``;
+3. on each, start ``points`` designs drawn from the ``top`` best visible ones and take ``gp_steps`` plain
+   gradient steps of size ``gp_lr`` down (the low design) and up (the high design); keep the pairs whose
+   values differ by more than ``threshold``;
+4. train the bridge (:mod:`workbench.solvers.offline.bridge`) on those pairs for ``passes`` passes.
+
+Then the ``k`` best visible designs are translated, conditioned on their own scores and a target score.
+
+Deviations from the reference code, and why:
+
+* CPU budget: the paper runs 100 epochs, fits the GP on 15,000 rows (TFBind8; all rows elsewhere) and
+  uses a bridge of width 1024. Defaults here: 10 epochs of 2 passes each, ``n_fit`` = 2,000 rows, width
+  512 (every one an option: ``epochs=100, passes=1, n_fit=15000`` with ``BridgeConfig(hidden=1024)``
+  restores the paper's).
+* The target score: the reference conditions on ``alpha`` (0.8) times the task's true maximum, read from
+  the oracle's range. A solver here never sees the oracle, so the default target is ``alpha`` times the
+  largest score the synthetic functions reached on the training pairs (``target`` sets it directly, in
+  standardized visible-score units).
+* The step ``t`` enters the network divided by ``T`` (the reference feeds the raw index 0..999).
+* One batch of 128 pairs per step instead of two accumulated batches of 64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from workbench.errors import InvalidConfigError
+from workbench.offline import OfflineData, OfflineSolver, generator
+from workbench.solvers import solvers
+from workbench.solvers.base import CellContext
+from workbench.solvers.offline.base import check_int, check_positive, standardized
+from workbench.solvers.offline.bridge import Bridge, BridgeConfig
+from workbench.solvers.offline.encoding import NetEncoding
+
+
+class PosteriorMean:
+    """The posterior mean of a zero-mean GP with an RBF kernel and fixed hyperparameters (factorized in
+    float64, evaluated in float32)."""
+
+    def __init__(self, X: Tensor, y: Tensor, noise: float) -> None:
+        self.noise = float(noise)
+        self.X64, self.y64 = X.to(torch.float64), y.to(torch.float64)
+        self.X, self.sq = self.X64, (self.X64**2).sum(1)
+
+    def set(self, lengthscale: float, variance: float) -> None:
+        """New hyperparameters: the Cholesky solve in float64; the mean is then evaluated in float32 (four
+        times faster on a CPU, and far below the functions' scale in error)."""
+        self.lengthscale, self.variance = float(lengthscale), float(variance)
+        self.X, self.sq = self.X64, (self.X64**2).sum(1)
+        K = self._k(self.X64, self.sq)
+        K.diagonal().add_(self.noise)
+        L = torch.linalg.cholesky(K)
+        self.coef = torch.cholesky_solve(self.y64[:, None], L)[:, 0].float()
+        self.X, self.sq = self.X64.float(), self.sq.float()
+
+    def _k(self, Q: Tensor, q_sq: Tensor | None = None) -> Tensor:
+        q_sq = (Q**2).sum(1) if q_sq is None else q_sq
+        d2 = (q_sq[:, None] + self.sq[None, :] - 2.0 * Q @ self.X.T).clamp_min(0.0)
+        return self.variance * torch.exp(-0.5 * d2 / self.lengthscale**2)
+
+    def __call__(self, Q: Tensor) -> Tensor:
+        return self._k(Q) @ self.coef
+
+    def value_and_grad(self, Q: Tensor) -> tuple[Tensor, Tensor]:
+        """The mean at ``Q`` (``N x d``) and its gradient (``N x d``), in closed form."""
+        W = self._k(Q) * self.coef[None, :]
+        grad = (W @ self.X - W.sum(1, keepdim=True) * Q) / self.lengthscale**2
+        return W.sum(1), grad
+
+
+@solvers.register("root")
+@dataclass(frozen=True, kw_only=True)
+class ROOT(OfflineSolver):
+    """ROOT: a Brownian bridge from low- to high-value designs, learned on GP-mean synthetic functions."""
+
+    #: the bridge network, its training and its sampling
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)
+    #: rounds of synthetic data; each trains the bridge ``passes`` times over that round's pairs
+    epochs: int = 10
+    passes: int = 2
+    #: GP hyperparameters (on standardized features and scores) and their perturbations
+    lengthscale: float = 6.25
+    variance: float = 6.25
+    noise: float = 0.01
+    delta_lengthscale: float = 0.25
+    delta_variance: float = 0.25
+    #: visible rows the GP is fitted on each epoch, drawn at random (all when fewer)
+    n_fit: int = 2000
+    #: synthetic functions per epoch
+    functions: int = 8
+    #: the best visible designs that pairs start from, and how many start on each function
+    top: int = 1024
+    points: int = 1024
+    #: gradient steps and step size of the descent/ascent on each synthetic function
+    gp_steps: int = 100
+    gp_lr: float = 0.05
+    #: pairs whose high and low values differ by no more than this are dropped
+    threshold: float = 1e-3
+    #: the target score is ``alpha`` times the best synthetic score on the pairs ...
+    alpha: float = 0.8
+    #: ... unless set here (standardized visible-score units)
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.bridge, BridgeConfig):
+            raise InvalidConfigError(f"{name}.bridge must be a BridgeConfig, but got {self.bridge!r}")
+        for f in ("epochs", "passes", "n_fit", "functions", "top", "points", "gp_steps"):
+            check_int(self, f, 1)
+        for f in ("lengthscale", "variance", "noise", "gp_lr", "alpha"):
+            check_positive(self, f)
+        for f in ("delta_lengthscale", "delta_variance", "threshold"):
+            value = getattr(self, f)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
+                raise InvalidConfigError(f"{name}.{f} must be a finite number >= 0, but got {f}={value!r}")
+        if self.delta_lengthscale >= self.lengthscale or self.delta_variance >= self.variance:
+            raise InvalidConfigError(f"{name}: the perturbations must stay below the hyperparameters, but got "
+                                     f"delta_lengthscale={self.delta_lengthscale}, delta_variance={self.delta_variance}")
+
+    def pairs(self, gp: PosteriorMean, starts: Tensor, g: torch.Generator) -> tuple[Tensor, ...]:
+        """One round of (x_high, y_high, x_low, y_low) pairs from ``functions`` perturbed GP means."""
+        out: list[list[Tensor]] = [[], [], [], []]
+        for _ in range(self.functions):
+            ls = self.lengthscale + self.delta_lengthscale * (2 * float(torch.rand((), generator=g)) - 1)
+            var = self.variance + self.delta_variance * (2 * float(torch.rand((), generator=g)) - 1)
+            gp.set(ls, var)
+            pick = torch.randperm(starts.shape[0], generator=g)[: self.points].to(starts.device)
+            both = torch.cat([starts[pick], starts[pick]]).float()  # low designs, then high designs
+            sign = torch.ones(both.shape[0], 1, device=both.device)
+            sign[: pick.numel()] = -1.0
+            for _ in range(self.gp_steps):
+                _, grad = gp.value_and_grad(both)
+                both = both + sign * self.gp_lr * grad
+            y_both = gp(both)
+            low, high = both[: pick.numel()], both[pick.numel() :]
+            y_low, y_high = y_both[: pick.numel()], y_both[pick.numel() :]
+            keep = (y_high - y_low) > self.threshold
+            for bucket, v in zip(out, (high[keep], y_high[keep], low[keep], y_low[keep])):
+                bucket.append(v.float())
+        return tuple(torch.cat(b) for b in out)
+
+    def train(self, data: OfflineData, cell: CellContext) -> tuple[NetEncoding, Tensor, Tensor, Bridge, float]:
+        """Encode the data, train the bridge; returns the encoding, features, standardized scores, the
+        bridge and the best synthetic score seen on the pairs."""
+        device = torch.device(cell.device)
+        g = generator(cell, salt=4)
+        enc = NetEncoding(data.space, data.X)
+        Z = enc.encode(data.X, device=device)
+        y = standardized(data.y.to(torch.float64)).to(device)
+        starts = Z[torch.argsort(y, descending=True)[: self.top]]
+        bridge = Bridge(self.bridge, enc.dim, g, device)
+        opt = torch.optim.Adam(bridge.params, lr=self.bridge.lr, betas=(0.9, 0.999))
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=200,
+                                                             cooldown=200, threshold=1e-4, min_lr=5e-7)
+        best_synthetic = -float("inf")
+        rounds: list[tuple[Tensor, ...]] = []
+        for _ in range(self.epochs):
+            fit_rows = torch.randperm(Z.shape[0], generator=g)[: self.n_fit].to(device)
+            gp = PosteriorMean(Z[fit_rows], y[fit_rows], self.noise)
+            rounds.append(self.pairs(gp, starts, g))
+            if rounds[-1][0].shape[0]:
+                best_synthetic = max(best_synthetic, float(rounds[-1][1].max()))
+        B = self.bridge.batch_size
+        total = sum(max(1, -(-r[0].shape[0] // B)) * self.passes for r in rounds if r[0].shape[0])
+        ema_from, step = int(self.bridge.ema_start * total), 0
+        for x_high, y_high, x_low, y_low in rounds:
+            n = x_high.shape[0]
+            for _ in range(self.passes if n else 0):
+                order = torch.randperm(n, generator=g).to(device)
+                for i in range(0, n, B):
+                    b = order[i : i + B]
+                    loss = bridge.loss(x_high[b], y_high[b], x_low[b], y_low[b], g)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    plateau.step(float(loss.detach()))
+                    step += 1
+                    if step >= ema_from and step % self.bridge.ema_every == 0:
+                        bridge.update_ema()
+        return enc, Z, y, bridge, best_synthetic
+
+    def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
+        enc, Z, y, bridge, best_synthetic = self.train(data, cell)
+        order = torch.argsort(y, descending=True)
+        rows = order[torch.arange(k, device=order.device) % order.numel()]
+        x_low, y_low = Z[rows], y[rows].float()
+        if self.target is not None:
+            target = float(self.target)
+        elif best_synthetic > -float("inf"):
+            target = self.alpha * best_synthetic
+        else:  # no pair survived the threshold: aim just above the visible best
+            target = float(y.max()) + 1.0
+        x = bridge.sample(x_low, y_low, torch.full_like(y_low, target), generator(cell, salt=5))
+        return enc.decode(x)

@@ -1,0 +1,197 @@
+"""The learned surrogate of the offline solvers: an ensemble of MLPs on :class:`NetEncoding` features,
+standardized scores, Adam on the mean squared error — optionally under IGNITE's sharpness constraint.
+
+IGNITE (Dao et al., NeurIPS 2024) trains the surrogate ``f_w`` under the constraint
+``rho * ||grad_w h(w)|| <= eps``, ``h(w)`` the mean prediction over the batch, by Lagrangian dual ascent:
+each step descends ``loss + lambda * rho * ||grad_w h||`` in ``w``, the gradient of the norm taken as a
+finite-difference Hessian-vector product ``(grad_w h(w + r u) - grad_w h(w)) / r`` with
+``u = grad_w h / ||grad_w h||``, then raises ``lambda`` by ``dual_lr * (rho * ||grad_w h|| - eps)``, kept
+``>= 0``. Every member of an ensemble has its own ``lambda``.
+
+The networks use the standard parameterization (PyTorch's default initialization) so that the norm of
+``grad_w h`` means what it means in the paper's code; all members train at once as one batched network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from workbench.errors import InvalidConfigError
+
+_ACTIVATIONS = {
+    "leaky_relu": lambda h: torch.nn.functional.leaky_relu(h, 0.2),  # Keras' default slope, as Design-Bench
+    "relu": torch.relu,
+    "silu": torch.nn.functional.silu,
+    "tanh": torch.tanh,
+}
+
+
+def _check(owner: str, name: str, value: object, *, integer: bool = False, low: float = 0.0,
+           strict: bool = True) -> None:
+    bad = isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
+    if not bad:
+        bad = not math.isfinite(value) or (value <= low if strict else value < low)  # type: ignore[arg-type]
+    if bad:
+        rule = f"{'an int' if integer else 'a finite number'} {'>' if strict else '>='} {low:g}"
+        raise InvalidConfigError(f"{owner}.{name} must be {rule}, but got {name}={value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sharpness:
+    """IGNITE's sharpness constraint ``rho * ||grad_w h(w)|| <= eps`` (the paper's defaults)."""
+
+    #: the bound on ``rho * ||grad_w h||``
+    eps: float = 0.1
+    #: the initial Lagrange multiplier
+    lambda_0: float = 1e-3
+    #: the dual step size
+    dual_lr: float = 1e-3
+    #: the weight of the gradient norm in the constraint
+    rho: float = 0.05
+    #: the finite-difference step of the Hessian-vector product (the reference code's ``r``)
+    r: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("eps", "rho", "r"):
+            _check("Sharpness", name, getattr(self, name))
+        for name in ("lambda_0", "dual_lr"):
+            _check("Sharpness", name, getattr(self, name), strict=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurrogateConfig:
+    """An ensemble of ``members`` MLPs trained with Adam on the mean squared error of standardized scores.
+
+    Design-Bench's gradient-ascent baseline (and IGNITE's) trains 2 hidden layers of 2048 leaky-ReLU units
+    for 100 epochs at ``lr = 3e-4``, batch 128; these defaults are narrower and capped in steps so a fit
+    takes seconds on two CPU cores (each is an option)."""
+
+    #: widths of the hidden layers
+    hidden: tuple[int, ...] = (256, 256)
+    #: "leaky_relu" (Design-Bench), "relu", "silu" or "tanh"
+    activation: str = "leaky_relu"
+    #: networks in the ensemble, from independent initializations and batch orders
+    members: int = 1
+    #: Adam's learning rate
+    lr: float = 3e-4
+    #: minibatch size
+    batch_size: int = 128
+    #: passes over the visible data ...
+    epochs: int = 50
+    #: ... but at most this many Adam steps
+    max_steps: int = 3000
+    #: IGNITE's sharpness constraint on the training, or None for plain training
+    sharpness: Sharpness | None = None
+
+    def __post_init__(self) -> None:
+        owner = "SurrogateConfig"
+        hidden = tuple(self.hidden) if isinstance(self.hidden, (list, tuple)) else None
+        if hidden is None or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+            raise InvalidConfigError(f"{owner}.hidden must be a tuple of ints >= 1, but got hidden={self.hidden!r}")
+        object.__setattr__(self, "hidden", hidden)
+        if self.activation not in _ACTIVATIONS:
+            raise InvalidConfigError(f"{owner}.activation must be one of {sorted(_ACTIVATIONS)}, but got "
+                                     f"activation={self.activation!r}")
+        for name in ("members", "batch_size", "epochs", "max_steps"):
+            _check(owner, name, getattr(self, name), integer=True, low=1, strict=False)
+        _check(owner, "lr", self.lr)
+        if self.sharpness is not None and not isinstance(self.sharpness, Sharpness):
+            raise InvalidConfigError(f"{owner}.sharpness must be a Sharpness or None, but got {self.sharpness!r}")
+
+
+class MLPStack:
+    """``S`` fully connected networks of one shape, evaluated in one batched pass.
+
+    ``params`` is a list of tensors: per layer ``W`` (``S x a x b``) and ``b`` (``S x 1 x b``)."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], members: int, activation: str,
+                 generator: torch.Generator, device: torch.device | str) -> None:
+        self.widths = (in_dim, *hidden, 1)
+        self.act = _ACTIVATIONS[activation]
+        self.params: list[Tensor] = []
+        for a, b in zip(self.widths[:-1], self.widths[1:]):
+            bound = 1.0 / math.sqrt(a)  # torch.nn.Linear's default initialization
+            W = (torch.rand(members, a, b, generator=generator) * 2 - 1) * bound
+            c = (torch.rand(members, 1, b, generator=generator) * 2 - 1) * bound
+            self.params += [W.to(device).requires_grad_(), c.to(device).requires_grad_()]
+
+    @property
+    def members(self) -> int:
+        return int(self.params[0].shape[0])
+
+    def __call__(self, X: Tensor, params: list[Tensor] | None = None) -> Tensor:
+        """``X``: ``N x d`` (shared by every member) or ``S x N x d`` -> predictions ``S x N``."""
+        params = self.params if params is None else params
+        h = X if X.ndim == 3 else X.expand(self.members, *X.shape)
+        last = len(params) // 2 - 1
+        for i in range(0, len(params), 2):
+            h = torch.baddbmm(params[i + 1], h, params[i])
+            if i // 2 < last:
+                h = self.act(h)
+        return h.squeeze(-1)
+
+
+def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: torch.Generator) -> MLPStack:
+    """Train an ensemble on features ``Z`` (``n x d``, float32, on the device) and standardized scores ``y``
+    (``n``). Every random choice (initialization, batch order) is drawn from ``generator``."""
+    device = Z.device
+    S, n = config.members, Z.shape[0]
+    net = MLPStack(Z.shape[1], config.hidden, S, config.activation, generator, device)
+    opt = torch.optim.Adam(net.params, lr=config.lr)
+    batch = min(config.batch_size, n)
+    per_epoch = max(1, n // batch)
+    steps = min(config.epochs * per_epoch, config.max_steps)
+    sharp = config.sharpness
+    lam = torch.full((S,), sharp.lambda_0 if sharp else 0.0, device=device)
+    order = None
+    for step in range(steps):
+        if step % per_epoch == 0:  # a fresh shuffle per member and epoch
+            order = torch.argsort(torch.rand(S, n, generator=generator), dim=1).to(device)
+        j = step % per_epoch
+        idx = order[:, j * batch : (j + 1) * batch]
+        xb, yb = Z[idx], y[idx]
+        loss = ((net(xb) - yb) ** 2).mean(1).sum()  # each member its own mean squared error
+        grads = torch.autograd.grad(loss, net.params)
+        if sharp is not None:
+            extra, norm = _sharpness_gradient(net, xb, sharp, lam)
+            grads = tuple(g + e for g, e in zip(grads, extra))
+            lam = (lam + sharp.dual_lr * (sharp.rho * norm - sharp.eps)).clamp_min(0.0)
+        for p, g in zip(net.params, grads):
+            p.grad = g
+        opt.step()
+    for p in net.params:
+        p.grad = None
+        p.requires_grad_(False)
+    return net
+
+
+def _per_member_norm(grads: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
+    return torch.sqrt(sum((g.reshape(g.shape[0], -1) ** 2).sum(1) for g in grads))
+
+
+def _sharpness_gradient(net: MLPStack, xb: Tensor, sharp: Sharpness, lam: Tensor) -> tuple[list[Tensor], Tensor]:
+    """``lambda * rho * grad_w ||grad_w h||`` per member by a finite difference, and ``||grad_w h||``."""
+    g = torch.autograd.grad(net(xb).mean(1).sum(), net.params)
+    norm = _per_member_norm(g).detach()
+    scale = (sharp.r / norm.clamp_min(1e-12))
+    shifted = [(p + scale.view(-1, *[1] * (p.ndim - 1)) * gi).detach().requires_grad_() for p, gi in zip(net.params, g)]
+    g_hat = torch.autograd.grad(net(xb, shifted).mean(1).sum(), shifted)
+    coef = lam * sharp.rho / sharp.r
+    extra = [coef.view(-1, *[1] * (gi.ndim - 1)) * (gh - gi) for gi, gh in zip(g, g_hat)]
+    return extra, norm
+
+
+def sharpness(net: MLPStack, Z: Tensor) -> Tensor:
+    """``||grad_w h(w)||`` per member, ``h`` the mean prediction over ``Z`` (the quantity IGNITE bounds)."""
+    params = [p.detach().requires_grad_() for p in net.params]
+    g = torch.autograd.grad(net(Z, params).mean(1).sum(), params)
+    return _per_member_norm(g).detach()
+
+
+def aggregate(predictions: Tensor, how: str) -> Tensor:
+    """Ensemble predictions ``S x N`` -> ``N``: "mean" or "min" over members."""
+    return predictions.mean(0) if how == "mean" else predictions.min(0).values
