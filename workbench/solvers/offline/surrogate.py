@@ -8,6 +8,13 @@ finite-difference Hessian-vector product ``(grad_w h(w + r u) - grad_w h(w)) / r
 ``u = grad_w h / ||grad_w h||``, then raises ``lambda`` by ``dual_lr * (rho * ||grad_w h|| - eps)``, kept
 ``>= 0``. Every member of an ensemble has its own ``lambda``.
 
+Deviations from the reference code: the loss is the mean squared error (Design-Bench's forward models are
+Gaussian, trained by likelihood; gradient ascent uses their mean); ``lambda`` is clamped at 0 (the code
+lets it go negative); ``eps`` defaults to the paper's 0.1 (the code's gradient-ascent scripts pass 1e-3).
+With the paper's dual step size ``lambda`` grows by at most ``1e-3 * rho * ||grad_w h||`` per step, so at
+this module's capped training (3,000 steps, against ~25,000 for 100 epochs of TFBind8) the constraint
+barely acts: raise ``dual_lr`` or ``max_steps`` for a stronger effect.
+
 The networks use the standard parameterization (PyTorch's default initialization) so that the norm of
 ``grad_w h`` means what it means in the paper's code; all members train at once as one batched network.
 """
