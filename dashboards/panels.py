@@ -32,10 +32,15 @@ def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solve
     export_buttons(frame, f"{entry.name}-convergence", chart, title=f"{entry.title}: {y}")
 
 
-def show_leaderboard(entry: StudyEntry, metric: str = "best", *, key: str = "") -> None:
-    """The papers' table with its caption and CSV export."""
-    arrows = "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
-    st.caption(f"**{entry.title}**: final {metric}, mean ± std over {len(entry.seeds)} seeds (rank per problem); "
+def show_leaderboard(entry: StudyEntry, metric: str | None = None, *, key: str = "") -> None:
+    """The papers' table with its caption and CSV export (default score: best; p100 for an offline study)."""
+    offline = entry.ds is not None and entry.ds.attrs.get("kind") == "offline"
+    metric = metric or ("p100" if offline else "best")
+    if offline and metric.startswith("p"):
+        what, arrows = f"normalized {metric[1:]}th percentile of the candidates", "higher is better"
+    else:
+        what, arrows = f"final {metric}", "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
+    st.caption(f"**{entry.title}**: {what}, mean ± std over {len(entry.seeds)} seeds (rank per problem); "
                f"best in bold; {arrows}.")
     table, numbers = leaderboard_of(entry.folder, metric)
     st.markdown(table)

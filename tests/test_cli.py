@@ -62,10 +62,12 @@ def test_run_report_and_list_end_to_end(tmp_path, cli_env):
     problems = run(["list", "problems"], cli_env, tmp_path)
     assert problems.returncode == 0 and "hartmann" in problems.stdout and "michalewicz" in problems.stdout
     solvers = run(["list", "solvers"], cli_env, tmp_path)
-    assert [line.split()[0] for line in solvers.stdout.splitlines()] == sorted(
-        ["optuna-cmaes", "optuna-gp", "optuna-qmc", "optuna-tpe", "random"]
-        + [line.split()[0] for line in solvers.stdout.splitlines() if line.startswith("bo-")]
-    )
+    from workbench.solvers import solvers as registry
+
+    rows = [line.split()[:2] for line in solvers.stdout.splitlines()]
+    assert [name for name, _ in rows] == sorted(registry.names())
+    kinds = dict(rows)
+    assert kinds["optuna-tpe"] == kinds["bo-gp"] == "query" and kinds["ga"] == kinds["root"] == "offline"
 
 
 @pytest.mark.parametrize(

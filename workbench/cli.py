@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="print the leaderboard of a run folder (or rebuild it from a storage)")
     report.add_argument("target", help="a run folder (runs/NAME), its results.nc, or a study file to rebuild from")
     _storage_options(report)
-    report.add_argument("--metric", choices=("best", "regret"), default="best", help="the score ranked")
+    report.add_argument("--metric", choices=("best", "regret", "p100", "p80", "p50"), default=None,
+                        help="the score ranked (default: best; p100 for an offline study: the normalized "
+                             "100th percentile of the candidates)")
 
     dash = sub.add_parser("dashboard", help="serve the dashboard over a runs folder")
     dash.add_argument("runs_dir", nargs="?", default="runs", help="the runs folder (default: runs)")
@@ -160,7 +162,7 @@ def _run(args: Any, console: Any) -> int:
     if not args.quiet:
         console.print(f"results: {path}")
         if not args.no_report:
-            _print_board(path, "best", console)
+            _print_board(path, None, console)
     return 0
 
 
@@ -246,15 +248,24 @@ def _report(args: Any, console: Any) -> int:
     return 0
 
 
-def _print_board(path: Path, metric: str, console: Any) -> None:
-    from workbench.report import leaderboard, render
+def _print_board(path: Path, metric: str | None, console: Any) -> None:
+    from workbench.report import OFFLINE_METRICS, default_metric, leaderboard, render
     from workbench.results import load_results
 
     ds = load_results(path)
-    board = leaderboard(ds, metric)
+    metric = metric or default_metric(ds)
+    try:
+        board = leaderboard(ds, metric)
+    except ValueError as e:
+        raise WorkbenchError(str(e)) from None
     name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
-    arrow = "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
-    console.print(render(board, f"{name}: final {metric}", f"mean ± std over seeds (rank); {arrow}"))
+    if metric in OFFLINE_METRICS:
+        title = f"{name}: normalized {metric[1:]}th percentile of {ds.sizes['candidate']} candidates"
+        arrow = "higher is better; (y - y_min) / (y_max - y_min) over the task's full data"
+    else:
+        title = f"{name}: final {metric}"
+        arrow = "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
+    console.print(render(board, title, f"mean ± std over seeds (rank); {arrow}"))
 
 
 def _dashboard(args: Any, console: Any) -> int:
@@ -272,17 +283,26 @@ def _list(args: Any, console: Any) -> int:
     if args.what == "solvers":
         from workbench.solvers import solvers
 
+        from workbench.offline import OfflineSolver
+
         for name, cls in solvers.items():
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            console.print(f"{name:<16} {doc}")
+            kind = "offline" if issubclass(cls, OfflineSolver) else "query"
+            console.print(f"{name:<16} {kind:<8} {doc}")
         return 0
+    from workbench.offline import Offline
     from workbench.problem import catalog
 
     for name, cls in catalog.items():
-        p = cls()
-        optimum = "unknown" if p.optimum is None else f"{p.optimum:g}"
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        console.print(f"{name:<20} dim {p.space.dim:<3} {p.direction:<8}  optimum {optimum:<10} {doc}")
+        try:
+            p = cls()
+        except WorkbenchError as e:  # e.g. an offline task whose data is not installed: say so, list the rest
+            console.print(f"{name:<20} unavailable: {e}")
+            continue
+        optimum = "unknown" if p.optimum is None else f"{p.optimum:g}"
+        kind = "offline" if isinstance(p, Offline) else "query"
+        console.print(f"{name:<20} {kind:<8} dim {p.space.dim:<3} {p.direction:<8}  optimum {optimum:<10} {doc}")
     return 0
 
 

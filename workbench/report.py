@@ -13,6 +13,20 @@ import xarray as xr
 from scipy.stats import rankdata
 
 METRICS = ("best", "regret")
+#: offline studies: the normalized 100th, 80th and 50th percentiles of the candidates' scores per seed
+OFFLINE_METRICS = ("p100", "p80", "p50")
+
+
+def default_metric(ds: xr.Dataset) -> str:
+    return "p100" if ds.attrs.get("kind") == "offline" else "best"
+
+
+def _check_metric(ds: xr.Dataset, metric: str) -> None:
+    offline = ds.attrs.get("kind") == "offline"
+    allowed = OFFLINE_METRICS + METRICS if offline else METRICS
+    if metric not in allowed:
+        kind = "an offline" if offline else "a queryable"
+        raise ValueError(f"metric for {kind} study must be one of {allowed}, but got {metric!r}")
 
 
 @dataclass(frozen=True)
@@ -39,8 +53,10 @@ class Leaderboard:
 def final_scores(ds: xr.Dataset, metric: str = "best") -> xr.DataArray:
     """The final score of each (problem, solver, seed): the best value (or regret) after the last
     completed step; NaN for a cell with no successful evaluation."""
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, but got {metric!r}")
+    _check_metric(ds, metric)
+    if metric in OFFLINE_METRICS:
+        return ds["percentile"].sel(q=float(metric[1:])).drop_vars("q")
+    ds = ds.rename(candidate="step") if "candidate" in ds.dims else ds
     var = ds[metric]
     out = []
     for p in ds.problem.values:
@@ -56,7 +72,8 @@ def leaderboard(ds: xr.Dataset, metric: str = "best") -> Leaderboard:
     scores = final_scores(ds, metric).transpose("solver", "problem", "seed").values
     problems = [str(p) for p in ds.problem.values]
     solvers = [str(s) for s in ds.solver.values]
-    lower = [metric == "regret" or str(ds.direction.sel(problem=p).values) == "minimize" for p in problems]
+    lower = [metric == "regret" or (metric not in OFFLINE_METRICS and str(ds.direction.sel(problem=p).values) == "minimize")
+             for p in problems]
     seeds = np.sum(~np.isnan(scores), axis=-1)
     with _quiet():
         mean = np.nanmean(scores, axis=-1)

@@ -9,7 +9,17 @@ Dims ``problem, solver, seed, step``. Variables:
 * ``failed``  — 1 where the evaluation failed, 0 where it succeeded, -1 where it has not run;
 * ``optimum`` (problem) and ``direction`` (problem).
 
-Attributes: ``study`` (the declaration, JSON), ``versions`` (JSON), ``storage`` (URL, password removed).
+Attributes: ``study`` (the declaration, JSON), ``versions`` (JSON), ``storage`` (URL, password removed),
+``kind`` (``"query"`` or ``"offline"``).
+
+An offline study's Dataset has dim ``candidate`` (the proposed designs, in the solver's order) where a
+queryable study has ``step``; ``value`` is the oracle's score and ``elapsed`` the cell's time to propose and
+score. It adds:
+
+* ``normalized`` — ``(value - y_min) / (y_max - y_min)`` with the task's full-data range;
+* ``percentile`` (problem, solver, seed, q) — the 100th, 80th and 50th percentiles of ``normalized`` over
+  the candidates (q = 100, 80, 50), the papers' per-seed summaries;
+* ``y_min``, ``y_max`` (problem).
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +110,33 @@ def build_results(study: Study, store: Store) -> xr.Dataset:
         },
     )
     ds["elapsed"].attrs["units"] = "s"
+    ds.attrs["kind"] = "offline" if getattr(study, "offline", False) else "query"
+    return _with_offline_scores(ds, study) if ds.attrs["kind"] == "offline" else ds
+
+
+QS = (100.0, 80.0, 50.0)
+
+
+def _with_offline_scores(ds: xr.Dataset, study: Study) -> xr.Dataset:
+    ranges = np.array([p.score_range() for p in study.problems], dtype=np.float64)  # type: ignore[attr-defined]
+    lo, hi = ranges[:, 0], ranges[:, 1]
+    ds = ds.rename(step="candidate")
+    normalized = (ds["value"] - xr.DataArray(lo, dims="problem")) / xr.DataArray(hi - lo, dims="problem")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (not run, or all failed) stay NaN
+        pct = np.nanpercentile(normalized.values, QS, axis=-1)  # q x problem x solver x seed
+    ds["normalized"] = normalized
+    ds["percentile"] = (("problem", "solver", "seed", "q"), np.moveaxis(pct, 0, -1))
+    ds = ds.assign_coords(q=list(QS))
+    ds["y_min"] = (("problem",), lo)
+    ds["y_max"] = (("problem",), hi)
     return ds
+
+
+def as_steps(ds: xr.Dataset) -> xr.Dataset:
+    """An offline Dataset seen as a queryable one (``candidate`` renamed ``step``), for views of curves and
+    trials that read any study the same way; a queryable Dataset is returned as it is."""
+    return ds.rename(candidate="step") if "candidate" in ds.dims else ds
 
 
 def _jsonable(value: Any) -> Any:

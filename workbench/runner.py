@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 
 from workbench.claims import Claim, Claims, worker_id
-from workbench.errors import CapabilityError, EvaluationError, SolverError
-from workbench.problem import Problem
+from workbench.errors import CapabilityError, EvaluationError, SolverError, WorkbenchError
+from workbench.problem import Queryable
 from workbench.recorder import Recorder, Store, default_storage_url, redact, supports_concurrent_writers
 from workbench.results import RESULTS_FILE, build_results, write_results
 from workbench.solvers.base import CellContext
@@ -61,7 +61,7 @@ class Evaluation:
     reasons: list[str | None]  # None where the evaluation succeeded
 
 
-def evaluate_safely(problem: Problem, X: Tensor) -> Evaluation:
+def evaluate_safely(problem: Queryable, X: Tensor) -> Evaluation:
     """Evaluate a batch; an exception or a non-finite value fails only the rows it concerns.
 
     When a batch raises, its rows are evaluated one at a time to find which fail."""
@@ -242,6 +242,11 @@ class Runner:
             claim.finish()
 
     def _drive(self, cell: Cell, recorder: Recorder, claim: Claim | None) -> None:
+        from workbench.offline import OfflineSolver
+
+        if isinstance(cell.solver, OfflineSolver):
+            self._drive_offline(cell, recorder, claim)
+            return
         study, key = self.study, cell.key(self.study.name)
         problem = cell.problem.bind(cell.seed)
         space, sign = problem.space, (1.0 if problem.direction == "minimize" else -1.0)
@@ -287,12 +292,55 @@ class Runner:
         recorder.mark("finished_budget", study.budget)
         self.progress.cell_finished(key, best, n_failed)
 
-    def _ask(self, run: Any, cell: Cell, q: int) -> Tensor:
+    def _drive_offline(self, cell: Cell, recorder: Recorder, claim: Claim | None) -> None:
+        """An offline cell: the solver gets the visible data (never the problem) and proposes ``budget``
+        designs at once; the oracle scores them here, each recorded as one trial (step = candidate index).
+
+        A cell cut off while recording resumes by proposing again (same seed, same designs) and recording
+        the candidates not yet stored."""
+        from workbench.offline import OracleAccessError, scoring
+
+        study, key, k = self.study, cell.key(self.study.name), self.study.budget
+        problem = cell.problem.bind(cell.seed)
+        step = len(recorder.history())
+        self.progress.cell_started(key, step, k, None)
+        data = problem.dataset()  # type: ignore[attr-defined]
+        context = CellContext(space=problem.space, seed=cell.seed, device=self.device, budget=k, batch_size=k,
+                              start_step=0)
+        t0 = time.perf_counter()
+        try:
+            X = cell.solver.propose(data, k, context)  # type: ignore[attr-defined]
+        except OracleAccessError as e:
+            raise SolverError(f"solver {cell.solver.label!r} is refused: {e}") from e
+        except WorkbenchError:
+            raise
+        except Exception as e:  # the solver broke: one line naming it, as for an online solver
+            raise SolverError(f"solver {cell.solver.label!r} failed to propose on {cell.problem.name!r}: "
+                              f"{type(e).__name__}: {e}") from e
+        X = self._checked(X, cell, k, f"propose(data, {k})")
+        with scoring():
+            evaluation = evaluate_safely(_Oracle(problem), X.cpu())
+        elapsed = time.perf_counter() - t0
+        if claim is not None and not claim.still_held():
+            return
+        recorder.record(X[step:], evaluation.values[step:], evaluation.reasons[step:], step=step, elapsed=elapsed,
+                        claim=claim.generation if claim is not None else 0)
+        n_failed = sum(r is not None for r in evaluation.reasons)
+        for i, reason in enumerate(evaluation.reasons):
+            if reason is not None:
+                log.warning("%s: candidate %d failed: %s", key, i, reason)
+                if self.fail_fast:
+                    raise EvaluationError(f"{key}: candidate {i} failed: {reason} (--fail-fast)")
+        best = _best(evaluation.values[torch.isfinite(evaluation.values)], -1.0)
+        self.progress.advanced(key, k - step, best)
+        recorder.mark("finished_budget", k)
+        self.progress.cell_finished(key, best, n_failed)
+
+    def _checked(self, X: Any, cell: Cell, q: int, call: str) -> Tensor:
         space, label = cell.problem.space, cell.solver.label
-        X = run.ask(q)
         if not isinstance(X, Tensor) or X.ndim != 2 or tuple(X.shape) != (q, space.dim):
             shape = tuple(X.shape) if isinstance(X, Tensor) else type(X).__name__
-            raise SolverError(f"solver {label!r} returned {shape} from ask({q}); expected ({q}, {space.dim})")
+            raise SolverError(f"solver {label!r} returned {shape} from {call}; expected ({q}, {space.dim})")
         X = X.detach().to(self.device, torch.float64)
         inside = space.contains(X)
         if not bool(inside.all()):
@@ -301,6 +349,19 @@ class Runner:
                 f"solver {label!r} proposed a point outside the space of problem {cell.problem.name!r}: {bad}"
             )
         return X
+
+    def _ask(self, run: Any, cell: Cell, q: int) -> Tensor:
+        return self._checked(run.ask(q), cell, q, f"ask({q})")
+
+
+@dataclass
+class _Oracle:
+    """An offline problem seen through :func:`evaluate_safely`: its oracle is the objective."""
+
+    problem: Any
+
+    def evaluate(self, X: Tensor) -> Tensor:
+        return self.problem.oracle(X)
 
 
 def _best(y: Tensor, sign: float) -> float | None:

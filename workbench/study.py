@@ -34,7 +34,11 @@ class Cell:
 
 class Study:
     """A declaration: every problem is run by every solver under every seed, ``budget`` evaluations
-    each, proposed ``batch_size`` at a time. Solvers are registered names or solver declarations;
+    each (50 unless given), proposed ``batch_size`` at a time.
+
+    An *offline* study (every problem offline, see :mod:`workbench.offline`) gives each solver the
+    visible data once and scores ``budget`` proposed designs per seed (the problems' ``candidates``,
+    128, unless given); offline and queryable problems do not mix in one study. Solvers are registered names or solver declarations;
     problems are problem objects or registered names. Validated here, naming the field at fault."""
 
     def __init__(
@@ -43,7 +47,7 @@ class Study:
         problems: Iterable[Problem | str],
         solvers: Iterable[str | Solver],
         seeds: Iterable[int] = (0,),
-        budget: int = 50,
+        budget: int | None = None,
         batch_size: int = 1,
     ) -> None:
         from workbench.solvers import resolve_solver
@@ -69,6 +73,10 @@ class Study:
         if len(set(seed_list)) != len(seed_list):
             raise InvalidStudyError(f"Study.seeds must be unique, but got {seed_list}")
         self.seeds = tuple(seed_list)
+        self.offline = _offline_kind(self.problems)
+        _check_solver_kinds(self.solvers, self.offline)
+        if budget is None:
+            budget = max(p.candidates for p in self.problems) if self.offline else 50  # type: ignore[attr-defined]
         for field, value in (("budget", budget), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidStudyError(f"Study.{field} must be an int >= 1, but got {field}={value!r}")
@@ -97,6 +105,7 @@ class Study:
             "seeds": list(self.seeds),
             "budget": self.budget,
             "batch_size": self.batch_size,
+            "kind": "offline" if self.offline else "query",
         }
 
     def __repr__(self) -> str:
@@ -104,6 +113,31 @@ class Study:
             f"Study({self.name!r}, problems={[p.name for p in self.problems]}, "
             f"solvers={[s.label for s in self.solvers]}, seeds={list(self.seeds)}, budget={self.budget})"
         )
+
+
+def _offline_kind(problems: tuple[Problem, ...]) -> bool:
+    from workbench.offline import Offline
+
+    kinds = [isinstance(p, Offline) for p in problems]
+    if any(kinds) and not all(kinds):
+        offline = [p.name for p, k in zip(problems, kinds) if k]
+        online = [p.name for p, k in zip(problems, kinds) if not k]
+        raise InvalidStudyError(
+            f"Study.problems mixes offline problems {offline} with queryable ones {online}: "
+            "declare them in separate studies"
+        )
+    return all(kinds)
+
+
+def _check_solver_kinds(solvers: tuple[Solver, ...], offline: bool) -> None:
+    from workbench.offline import OfflineSolver
+
+    for i, s in enumerate(solvers):
+        if isinstance(s, OfflineSolver) != offline:
+            need = "offline solvers (they propose from the visible data)" if offline else "solvers that query"
+            have = "an offline solver" if not offline else "a solver that queries the objective"
+            raise InvalidStudyError(f"Study.solvers[{i}]: {s.label!r} is {have}, but this study's problems "
+                                    f"need {need}")
 
 
 def _each(items: Iterable[Any], field: str, resolve: Any) -> Iterator[Any]:

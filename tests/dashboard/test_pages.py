@@ -153,3 +153,36 @@ def test_figures_export_as_png_offline(runs):
     frame = convergence(load_results(runs / "tiny"))
     image = png(curves_chart(frame, x_title="evaluations", y_title="best so far"), "tiny")
     assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 20_000
+
+
+@pytest.fixture(scope="module")
+def offline_runs(tmp_path_factory):
+    """A finished offline study (a toy task, two solvers, two seeds, 8 candidates each)."""
+    from problems.offline import OfflineFunction
+    from problems.synthetic import Ackley
+    from workbench.runner import Runner
+    from workbench.solvers import solvers
+    from workbench.solvers.offline import SurrogateConfig
+    from workbench.study import Study
+
+    runs = tmp_path_factory.mktemp("offline-runs")
+    tiny = SurrogateConfig(hidden=(8,), epochs=2, max_steps=10)
+    study = Study("offtoy", problems=[OfflineFunction(Ackley(dim=3), pool=128, name="toy")],
+                  solvers=[solvers.get("ga")(steps=5, surrogate=tiny),
+                           solvers.get("cmaes-surrogate")(iterations=3, surrogate=tiny)],
+                  seeds=(0, 1), budget=8)
+    Runner(study, run_dir=runs / "offtoy", device="cpu").run()
+    return runs
+
+
+@pytest.mark.parametrize("name", ["studies", "convergence", "leaderboard", "cell", "compare"])
+def test_every_page_reads_an_offline_study(offline_runs, monkeypatch, name):
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(offline_runs))
+    at = AppTest.from_file(str(APP / "views" / f"{name}.py"), default_timeout=60)
+    at.query_params["study"] = "offtoy"
+    at.run()
+    assert not at.exception, at.exception
+    if name == "leaderboard":
+        assert at.sidebar.radio[0].value == "p100"
+        assert "normalized 100th percentile" in at.caption[0].value
+        assert at.markdown[0].value.splitlines()[0] == "| solver | toy ↑ | avg rank |"

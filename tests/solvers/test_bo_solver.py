@@ -43,7 +43,10 @@ def _run(solver: BayesOpt, problem, budget: int, *, batch: int = 1, seed: int = 
 
 
 def test_every_bo_solver_is_registered():
-    assert {n for n in solvers.names() if n.startswith("bo-")} == set(NAMES.values())
+    from workbench.offline import OfflineSolver
+
+    online = {n for n in solvers.names() if n.startswith("bo-") and not issubclass(solvers.get(n), OfflineSolver)}
+    assert online == set(NAMES.values())
 
 
 @pytest.mark.parametrize("kind", sorted(NAMES))

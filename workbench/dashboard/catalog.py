@@ -24,7 +24,7 @@ from workbench.dashboard.live import (
     storage_cells,
 )
 from workbench.errors import WorkbenchError
-from workbench.results import RESULTS_FILE, load_results
+from workbench.results import RESULTS_FILE, as_steps, load_results
 
 LIVE_SECONDS = 120.0  # a study written to this recently, with cells left, counts as running
 REQUIRED = ("value", "best", "regret", "elapsed", "failed", "optimum", "direction")
@@ -190,7 +190,7 @@ def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path
     ds, errors = None, []
     if folder.results is not None:
         try:
-            ds = load(folder.results)
+            ds = as_steps(load(folder.results))  # an offline study's candidates read as steps in the views
             missing = [v for v in REQUIRED if v not in ds]
             if missing:
                 raise WorkbenchError(f"{folder.results} is not a workbench results file (no {', '.join(missing)})")
