@@ -9,28 +9,18 @@ their names, so the parts fill one storage and a last run over everything only w
 See docs/bo.md for the measured table.
 """
 
-import os
-
 from problems.synthetic import Ackley, Branin, Hartmann, Levy, Rosenbrock, StyblinskiTang
 from workbench import Study
+from workbench.study import pick
 
 SOLVERS = ["bo-gp", "bo-dkl", "bo-ibnn", "bo-ensemble", "bo-hmc", "bo-sghmc", "bo-laplace",
            "optuna-gp", "optuna-tpe", "random"]
 PROBLEMS = [Branin(), Hartmann(dim=6), Ackley(dim=10), Levy(dim=10), Rosenbrock(dim=6), StyblinskiTang(dim=50)]
 
-
-def _pick(variable: str, items: list, name=lambda x: x) -> list:
-    wanted = os.environ.get(variable)
-    if not wanted:
-        return items
-    keep = set(wanted.split(","))
-    return [item for item in items if name(item) in keep]
-
-
 study = Study(
     name="bo-benchmark",
-    problems=_pick("BO_BENCHMARK_PROBLEMS", PROBLEMS, lambda p: p.name),
-    solvers=_pick("BO_BENCHMARK_SOLVERS", SOLVERS),
+    problems=pick("BO_BENCHMARK_PROBLEMS", PROBLEMS, lambda p: p.name),
+    solvers=pick("BO_BENCHMARK_SOLVERS", SOLVERS),
     seeds=range(5),
     budget=50,
 )

@@ -162,6 +162,24 @@ def _unique(names: list[str], field: str, what: str) -> None:
         raise InvalidStudyError(f"Study.{field}: {what} must be unique, but got duplicates {dupes}")
 
 
+def pick(variable: str, items: Iterable[Any], name: Any = str) -> list[Any]:
+    """The ``items`` whose ``name(item)`` is listed in environment variable ``variable`` (comma-separated),
+    all of them when it is unset: study files use it to run a part of a large study. The cells keep their
+    names, so parts run one after another fill one storage, and a last run over everything only writes
+    the results."""
+    import os
+
+    items = list(items)
+    wanted = os.environ.get(variable)
+    if not wanted:
+        return items
+    keep = {w.strip() for w in wanted.split(",") if w.strip()}
+    unknown = keep - {str(name(item)) for item in items}
+    if unknown:
+        raise InvalidStudyError(f"${variable} names {sorted(unknown)}, which the study does not hold")
+    return [item for item in items if str(name(item)) in keep]
+
+
 def load_study(path: str | Path) -> Study:
     """Run a study file and return the ``study`` it defines; every way this can go wrong is one
     :class:`StudyFileError` with a one-line message."""
