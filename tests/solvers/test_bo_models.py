@@ -23,6 +23,8 @@ from workbench.solvers.bo.core import standardize
 
 TINY = {
     "gp": GPSurrogate(),
+    "gp-fixed-noise": GPSurrogate(noise=1e-6),
+    "gp-low-floor": GPSurrogate(min_noise=1e-6),
     "ibnn": IBNNSurrogate(),
     "dkl": DKLSurrogate(hidden=(8,), features=2, steps=30, warm_steps=5),
     "ensemble": EnsembleSurrogate(hidden=(16,), members=3, steps=200),
@@ -85,11 +87,23 @@ def test_hmc_surrogate_acceptance_within_target_band(branin_data):
         lambda: DKLSurrogate(features=0),
         lambda: IBNNSurrogate(depth=0),
         lambda: EnsembleSurrogate(noise_var=0.0),
+        lambda: GPSurrogate(noise=0.0),
+        lambda: GPSurrogate(min_noise=-1e-6),
     ],
 )
 def test_invalid_surrogate_options_are_refused(make):
     with pytest.raises(InvalidConfigError):
         make()
+
+
+def test_gp_noise_options_set_the_fitted_noise(branin_data):
+    Z, Y = branin_data
+    g = torch.Generator().manual_seed(0)
+    fixed = GPSurrogate(noise=1e-6).fit(Z, Y, generator=g, state={})
+    noise = fixed.likelihood.noise.detach().reshape(-1)  # after the outcome transform: standardized units
+    torch.testing.assert_close(noise, torch.full((16,), 1e-6, dtype=torch.float64))
+    low = GPSurrogate(min_noise=1e-7).fit(Z, Y, generator=g, state={})
+    assert float(low.likelihood.noise_covar.raw_noise_constraint.lower_bound) == pytest.approx(1e-7)
 
 
 def test_laplace_evidence_picks_a_finite_prior_precision(branin_data):

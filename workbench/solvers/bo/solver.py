@@ -133,7 +133,7 @@ def _preset(name: str, surrogate: type[Surrogate], doc: str) -> type[BayesOpt]:
     return solvers.register(name)(cls)
 
 
-BoGP = _preset("bo-gp", GPSurrogate, "BO with an exact GP (BoTorch SingleTaskGP defaults).")
+BoGP = _preset("bo-gp", GPSurrogate, "BO with an exact GP (BoTorch SingleTaskGP defaults, noise floor 1e-6).")
 BoDKL = _preset("bo-dkl", DKLSurrogate, "BO with deep kernel learning (MLP features into a Matérn kernel).")
 BoIBNN = _preset("bo-ibnn", IBNNSurrogate, "BO with the infinite-width BNN kernel.")
 BoEnsemble = _preset("bo-ensemble", EnsembleSurrogate, "BO with a deep ensemble.")
