@@ -72,3 +72,16 @@ def test_load_study_errors(tmp_path):
     invalid.write_text("from workbench import Study\nstudy = Study(name='x', problems=['branin'], solvers=['rnd'])\n")
     with pytest.raises(StudyFileError, match=r"invalid.py: Study.solvers\[0\]: unknown solver 'rnd'"):
         load_study(invalid)
+
+
+def test_pick_runs_a_part_of_a_study_named_in_the_environment(monkeypatch):
+    from workbench.study import pick
+
+    monkeypatch.delenv("PART", raising=False)
+    assert pick("PART", ["a", "b", "c"]) == ["a", "b", "c"]
+    monkeypatch.setenv("PART", "c, a")
+    assert pick("PART", ["a", "b", "c"]) == ["a", "c"]
+    assert pick("PART", [{"n": "a"}, {"n": "b"}, {"n": "c"}], lambda d: d["n"]) == [{"n": "a"}, {"n": "c"}]
+    monkeypatch.setenv("PART", "0,7")
+    with pytest.raises(InvalidStudyError, match=r"\$PART names \['7'\], which the study does not hold"):
+        pick("PART", range(3))
