@@ -56,7 +56,19 @@ def worker(tmp_path, env, study_file, url, *extra):
 
 
 def cell_trials(url, name):
-    """Trials of every cell study (claims excluded), by cell name."""
+    """Trials of every cell study (claims excluded), by cell name. Read while workers run: a claim study
+    deleted between Optuna's listing and its reading of the trials raises KeyError; read again then."""
+    for attempt in range(5):
+        try:
+            return _cell_trials(url, name)
+        except KeyError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+def _cell_trials(url, name):
     storage = optuna.storages.RDBStorage(url)
     out = {}
     for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
