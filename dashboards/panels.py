@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboards.common import convergence_of, leaderboard_of
 from workbench.dashboard.catalog import StudyEntry
+from workbench.report import OFFLINE_METRICS, default_metric
 
 
 def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solvers: list[str] | None = None) -> None:
@@ -34,9 +35,8 @@ def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solve
 
 def show_leaderboard(entry: StudyEntry, metric: str | None = None, *, key: str = "") -> None:
     """The papers' table with its caption and CSV export (default score: best; p100 for an offline study)."""
-    offline = entry.ds is not None and entry.ds.attrs.get("kind") == "offline"
-    metric = metric or ("p100" if offline else "best")
-    if offline and metric.startswith("p"):
+    metric = metric or (default_metric(entry.ds) if entry.ds is not None else "best")
+    if metric in OFFLINE_METRICS:
         what, arrows = f"normalized {metric[1:]}th percentile of the candidates", "higher is better"
     else:
         what, arrows = f"final {metric}", "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"

@@ -3,7 +3,6 @@ hidden oracle, records each as a trial, and the results and report carry the pap
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from dataclasses import dataclass

@@ -281,9 +281,8 @@ def _dashboard(args: Any, console: Any) -> int:
 
 def _list(args: Any, console: Any) -> int:
     if args.what == "solvers":
-        from workbench.solvers import solvers
-
         from workbench.offline import OfflineSolver
+        from workbench.solvers import solvers
 
         for name, cls in solvers.items():
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

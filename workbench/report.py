@@ -12,6 +12,8 @@ import numpy as np
 import xarray as xr
 from scipy.stats import rankdata
 
+from workbench.results import as_steps
+
 METRICS = ("best", "regret")
 #: offline studies: the normalized 100th, 80th and 50th percentiles of the candidates' scores per seed
 OFFLINE_METRICS = ("p100", "p80", "p50")
@@ -56,7 +58,7 @@ def final_scores(ds: xr.Dataset, metric: str = "best") -> xr.DataArray:
     _check_metric(ds, metric)
     if metric in OFFLINE_METRICS:
         return ds["percentile"].sel(q=float(metric[1:])).drop_vars("q")
-    ds = ds.rename(candidate="step") if "candidate" in ds.dims else ds
+    ds = as_steps(ds)
     var = ds[metric]
     out = []
     for p in ds.problem.values:

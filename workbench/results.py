@@ -110,8 +110,8 @@ def build_results(study: Study, store: Store) -> xr.Dataset:
         },
     )
     ds["elapsed"].attrs["units"] = "s"
-    ds.attrs["kind"] = "offline" if getattr(study, "offline", False) else "query"
-    return _with_offline_scores(ds, study) if ds.attrs["kind"] == "offline" else ds
+    ds.attrs["kind"] = "offline" if study.offline else "query"
+    return _with_offline_scores(ds, study) if study.offline else ds
 
 
 QS = (100.0, 80.0, 50.0)
@@ -122,7 +122,7 @@ def _with_offline_scores(ds: xr.Dataset, study: Study) -> xr.Dataset:
     lo, hi = ranges[:, 0], ranges[:, 1]
     ds = ds.rename(step="candidate")
     normalized = (ds["value"] - xr.DataArray(lo, dims="problem")) / xr.DataArray(hi - lo, dims="problem")
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells (not run, or all failed) stay NaN
         pct = np.nanpercentile(normalized.values, QS, axis=-1)  # q x problem x solver x seed
     ds["normalized"] = normalized

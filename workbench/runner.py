@@ -300,7 +300,7 @@ class Runner:
         the candidates not yet stored."""
         from workbench.offline import OracleAccessError, scoring
 
-        study, key, k = self.study, cell.key(self.study.name), self.study.budget
+        key, k = cell.key(self.study.name), self.study.budget
         problem = cell.problem.bind(cell.seed)
         step = len(recorder.history())
         self.progress.cell_started(key, step, k, None)

@@ -38,8 +38,10 @@ class Study:
 
     An *offline* study (every problem offline, see :mod:`workbench.offline`) gives each solver the
     visible data once and scores ``budget`` proposed designs per seed (the problems' ``candidates``,
-    128, unless given); offline and queryable problems do not mix in one study. Solvers are registered names or solver declarations;
-    problems are problem objects or registered names. Validated here, naming the field at fault."""
+    128, unless given); offline and queryable problems do not mix in one study.
+
+    Solvers are registered names or solver declarations; problems are problem objects or registered
+    names. Validated here, naming the field at fault."""
 
     def __init__(
         self,
