@@ -110,7 +110,7 @@ def test_a_failed_neural_fit_falls_back_to_the_gp(monkeypatch, caplog):
 @pytest.mark.parametrize(
     "options",
     [dict(acquisition="ei"), dict(n_initial=0), dict(beta=-1.0), dict(num_restarts=10, raw_samples=5),
-     dict(surrogate="gp")],
+     dict(ftol=0.0), dict(surrogate="gp")],
 )
 def test_invalid_options_are_refused_naming_the_field(options):
     with pytest.raises(InvalidConfigError, match=next(iter(options))):

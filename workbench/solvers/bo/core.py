@@ -38,6 +38,7 @@ class AcquisitionConfig:
     num_restarts: int = 8
     raw_samples: int = 256
     maxiter: int = 100
+    ftol: float = 1e-6
     ts_candidates: int = 1000
 
 
@@ -134,9 +135,13 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
         X_pending = torch.cat(parts) if parts else None
         try:
             acq = make_acquisition(config, model, Z, Y, seed=seed + i, X_pending=X_pending, is_gp=is_gp)
+            # a restart stopped by maxiter or ftol is still a candidate: no retry from fresh starts, which
+            # doubled the late-run cost (docs/bo.md, "Acquisition search")
             cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=config.num_restarts,
                                      raw_samples=config.raw_samples, return_best_only=False,
-                                     options={"seed": seed + i, "maxiter": config.maxiter, "batch_limit": 64})
+                                     retry_on_optimization_warning=False,
+                                     options={"seed": seed + i, "maxiter": config.maxiter, "batch_limit": 64,
+                                              "ftol": config.ftol, "factr": None})
             cands = cands.reshape(-1, enc.dim)
             if enc.is_relaxed:
                 cands = enc.project(cands)

@@ -49,6 +49,8 @@ class BayesOpt(Solver):
     raw_samples: int = 256
     #: L-BFGS-B iterations per restart
     maxiter: int = 100
+    #: a restart stops when the acquisition's relative change per L-BFGS-B iteration falls below this
+    ftol: float = 1e-6
     #: candidate points of Thompson sampling
     ts_candidates: int = 1000
 
@@ -68,6 +70,8 @@ class BayesOpt(Solver):
             math.isfinite(self.beta) and self.beta > 0
         ):
             raise InvalidConfigError(f"{name}.beta must be a finite number > 0, but got beta={self.beta!r}")
+        if isinstance(self.ftol, bool) or not isinstance(self.ftol, (int, float)) or not 0 < self.ftol < 1:
+            raise InvalidConfigError(f"{name}.ftol must be a number in (0, 1), but got ftol={self.ftol!r}")
         if self.raw_samples < self.num_restarts:
             raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
                                      f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
@@ -76,7 +80,8 @@ class BayesOpt(Solver):
     def acquisition_config(self) -> AcquisitionConfig:
         return AcquisitionConfig(acquisition=self.acquisition, beta=self.beta, mc_samples=self.mc_samples,
                                  num_restarts=self.num_restarts, raw_samples=self.raw_samples,
-                                 maxiter=self.maxiter, ts_candidates=self.ts_candidates)
+                                 maxiter=self.maxiter, ftol=self.ftol,
+                                 ts_candidates=self.ts_candidates)
 
     def start(self, cell: CellContext) -> SolverRun:
         return BayesOptRun(self, cell)
