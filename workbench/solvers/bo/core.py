@@ -15,6 +15,7 @@ from botorch.acquisition.acquisition import AcquisitionFunction
 from botorch.generation.sampling import MaxPosteriorSampling
 from botorch.models.model import Model
 from botorch.optim import optimize_acqf
+from botorch.optim.initializers import gen_batch_initial_conditions
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.sampling import manual_seed
 from torch import Tensor
@@ -39,6 +40,8 @@ class AcquisitionConfig:
     raw_samples: int = 256
     maxiter: int = 100
     ftol: float = 1e-6
+    local_starts: int = 2
+    local_scale: float = 1e-2
     ts_candidates: int = 1000
 
 
@@ -137,8 +140,9 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
             acq = make_acquisition(config, model, Z, Y, seed=seed + i, X_pending=X_pending, is_gp=is_gp)
             # a restart stopped by maxiter or ftol is still a candidate: no retry from fresh starts, which
             # doubled the late-run cost (docs/bo.md, "Acquisition search")
-            cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=config.num_restarts,
-                                     raw_samples=config.raw_samples, return_best_only=False,
+            starts = _starts(config, acq, model, bounds, Z, seed=seed + i, generator=generator)
+            cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=starts.shape[0],
+                                     batch_initial_conditions=starts, return_best_only=False,
                                      retry_on_optimization_warning=False,
                                      options={"seed": seed + i, "maxiter": config.maxiter, "batch_limit": 64,
                                               "ftol": config.ftol, "factr": None})
@@ -162,6 +166,24 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
             pick = _random(enc, 1, generator, Z.device)
         chosen.append(pick)
     return torch.cat(chosen)
+
+
+def _starts(config: AcquisitionConfig, acq: AcquisitionFunction, model: Model, bounds: Tensor, Z: Tensor, *,
+            seed: int, generator: torch.Generator) -> Tensor:
+    """Starting points of the acquisition search (``r x 1 x d``): ``num_restarts`` drawn from ``raw_samples``
+    Sobol points by BoTorch's Boltzmann selection on the acquisition, plus ``local_starts`` around the
+    incumbent (the observed input with the best posterior mean): one there, the others perturbed by
+    ``local_scale`` of the cube, so the search also refines the best region found so far."""
+    starts = gen_batch_initial_conditions(acq, bounds, q=1, num_restarts=config.num_restarts,
+                                          raw_samples=config.raw_samples, options={"seed": seed})
+    if config.local_starts == 0:
+        return starts
+    with torch.no_grad():
+        best = Z[model.posterior(Z).mean.reshape(Z.shape[0], -1)[:, 0].argmax()]
+    noise = torch.randn(config.local_starts, Z.shape[-1], generator=generator, dtype=torch.float64).to(Z)
+    noise[0] = 0.0
+    local = (best + config.local_scale * noise).clamp(0.0, 1.0).unsqueeze(-2)
+    return torch.cat([starts, local])
 
 
 def _thompson(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, q: int,

@@ -51,6 +51,10 @@ class BayesOpt(Solver):
     maxiter: int = 100
     #: a restart stops when the acquisition's relative change per L-BFGS-B iteration falls below this
     ftol: float = 1e-6
+    #: further starting points around the incumbent (the observed input with the best posterior mean): one
+    #: there, the others perturbed by ``local_scale`` (a fraction of the unit cube); 0 turns them off
+    local_starts: int = 2
+    local_scale: float = 1e-2
     #: candidate points of Thompson sampling
     ts_candidates: int = 1000
 
@@ -62,7 +66,7 @@ class BayesOpt(Solver):
             raise InvalidConfigError(f"{name}.acquisition must be one of {ACQUISITIONS}, but got "
                                      f"acquisition={self.acquisition!r}")
         for f, low in (("n_initial", 1), ("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1),
-                       ("maxiter", 1), ("ts_candidates", 2)):
+                       ("maxiter", 1), ("ts_candidates", 2), ("local_starts", 0)):
             value = getattr(self, f)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidConfigError(f"{name}.{f} must be an int >= {low}, but got {f}={value!r}")
@@ -72,6 +76,11 @@ class BayesOpt(Solver):
             raise InvalidConfigError(f"{name}.beta must be a finite number > 0, but got beta={self.beta!r}")
         if isinstance(self.ftol, bool) or not isinstance(self.ftol, (int, float)) or not 0 < self.ftol < 1:
             raise InvalidConfigError(f"{name}.ftol must be a number in (0, 1), but got ftol={self.ftol!r}")
+        if isinstance(self.local_scale, bool) or not isinstance(self.local_scale, (int, float)) or not (
+            0 < self.local_scale <= 1
+        ):
+            raise InvalidConfigError(f"{name}.local_scale must be a number in (0, 1], but got "
+                                     f"local_scale={self.local_scale!r}")
         if self.raw_samples < self.num_restarts:
             raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
                                      f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
@@ -80,7 +89,8 @@ class BayesOpt(Solver):
     def acquisition_config(self) -> AcquisitionConfig:
         return AcquisitionConfig(acquisition=self.acquisition, beta=self.beta, mc_samples=self.mc_samples,
                                  num_restarts=self.num_restarts, raw_samples=self.raw_samples,
-                                 maxiter=self.maxiter, ftol=self.ftol,
+                                 maxiter=self.maxiter, ftol=self.ftol, local_starts=self.local_starts,
+                                 local_scale=self.local_scale,
                                  ts_candidates=self.ts_candidates)
 
     def start(self, cell: CellContext) -> SolverRun:
