@@ -25,6 +25,7 @@ TINY = {
     "gp": GPSurrogate(),
     "gp-fixed-noise": GPSurrogate(noise=1e-6),
     "gp-low-floor": GPSurrogate(min_noise=1e-6),
+    "gp-matern52": GPSurrogate(kernel="matern52"),
     "ibnn": IBNNSurrogate(),
     "dkl": DKLSurrogate(hidden=(8,), features=2, steps=30, warm_steps=5),
     "ensemble": EnsembleSurrogate(hidden=(16,), members=3, steps=200),
@@ -89,6 +90,7 @@ def test_hmc_surrogate_acceptance_within_target_band(branin_data):
         lambda: EnsembleSurrogate(noise_var=0.0),
         lambda: GPSurrogate(noise=0.0),
         lambda: GPSurrogate(min_noise=-1e-6),
+        lambda: GPSurrogate(kernel="matern"),
     ],
 )
 def test_invalid_surrogate_options_are_refused(make):
@@ -104,6 +106,18 @@ def test_gp_noise_options_set_the_fitted_noise(branin_data):
     torch.testing.assert_close(noise, torch.full((16,), 1e-6, dtype=torch.float64))
     low = GPSurrogate(min_noise=1e-7).fit(Z, Y, generator=g, state={})
     assert float(low.likelihood.noise_covar.raw_noise_constraint.lower_bound) == pytest.approx(1e-7)
+
+
+def test_gp_kernel_option_builds_that_kernel_with_the_dimension_scaled_prior(branin_data):
+    from gpytorch.kernels import MaternKernel, RBFKernel
+
+    Z, Y = branin_data
+    g = torch.Generator().manual_seed(0)
+    rbf = GPSurrogate().fit(Z, Y, generator=g, state={})
+    matern = GPSurrogate(kernel="matern52").fit(Z, Y, generator=g, state={})
+    assert type(rbf.covar_module) is RBFKernel
+    assert type(matern.covar_module) is MaternKernel and matern.covar_module.nu == 2.5
+    assert matern.covar_module.lengthscale_prior.loc == rbf.covar_module.lengthscale_prior.loc
 
 
 def test_laplace_evidence_picks_a_finite_prior_precision(branin_data):

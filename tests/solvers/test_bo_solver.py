@@ -110,7 +110,7 @@ def test_a_failed_neural_fit_falls_back_to_the_gp(monkeypatch, caplog):
 @pytest.mark.parametrize(
     "options",
     [dict(acquisition="ei"), dict(n_initial=0), dict(beta=-1.0), dict(num_restarts=10, raw_samples=5),
-     dict(ftol=0.0), dict(surrogate="gp")],
+     dict(ftol=0.0), dict(surrogate="gp"), dict(local_starts=-1), dict(local_scale=0.0), dict(local_scale=2)],
 )
 def test_invalid_options_are_refused_naming_the_field(options):
     with pytest.raises(InvalidConfigError, match=next(iter(options))):
@@ -169,3 +169,28 @@ def test_a_failed_acquisition_optimization_proposes_a_random_point(monkeypatch, 
         X, _, _ = _run(BoGP(**FAST), Branin(), 7)
     assert len(X) == 7 and bool(Branin().space.contains(X).all())
     assert sum("acquisition optimization failed" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_the_acquisition_search_also_starts_at_the_incumbent():
+    from botorch.acquisition import qLogNoisyExpectedImprovement
+
+    from workbench.models import GPSurrogate
+    from workbench.solvers.bo.core import AcquisitionConfig, _starts, standardize
+
+    gen = torch.Generator().manual_seed(0)
+    Z = torch.rand(12, 2, generator=gen, dtype=torch.float64)
+    Y = standardize(((Z - 0.3) ** 2).sum(-1))  # smallest at (0.3, 0.3), standardized to maximize
+    model = GPSurrogate().fit(Z, Y, generator=gen, state={})
+    acq = qLogNoisyExpectedImprovement(model, X_baseline=Z)
+    bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    config = AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=3, local_scale=0.01)
+    starts = _starts(config, acq, model, bounds, Z, seed=1, generator=gen)
+    assert starts.shape == (7, 1, 2)
+    with torch.no_grad():
+        incumbent = Z[model.posterior(Z).mean.squeeze(-1).argmax()]
+    assert torch.equal(starts[4, 0], incumbent)
+    assert bool(((starts[5:, 0] - incumbent).abs() < 0.06).all()) and not torch.equal(starts[5, 0], incumbent)
+    assert bool(((starts >= 0) & (starts <= 1)).all())
+    plain = _starts(AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=0), acq, model, bounds, Z,
+                    seed=1, generator=gen)
+    assert plain.shape == (4, 1, 2)

@@ -16,6 +16,7 @@ import torch
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.model import Model
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from botorch.utils.sampling import manual_seed
 from gpytorch.constraints import GreaterThan
 from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -23,6 +24,8 @@ from torch import Tensor
 
 from workbench.errors import InvalidConfigError
 from workbench.models.base import FitError, Surrogate, check_finite, seed_from
+
+KERNELS = ("rbf", "matern52")
 
 
 def fit_mll(model: SingleTaskGP, *, seed: int, jitter: float | None = None, state: dict[str, Any] | None = None,
@@ -67,8 +70,13 @@ class GPSurrogate(Surrogate):
     #: deterministic test functions that floor, not the data, limits how close the GP lets BO refine the
     #: optimum (measured in docs/bo.md: Branin median regret 1.3e-3 at 1e-4, 1.3e-4 at 1e-6)
     min_noise: float = 1e-6
+    #: "rbf" (BoTorch's default) or "matern52" (Matérn-5/2), both with BoTorch's dimension-scaled
+    #: log-normal lengthscale prior
+    kernel: str = "rbf"
 
     def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise InvalidConfigError(f"GPSurrogate.kernel must be one of {KERNELS}, but got kernel={self.kernel!r}")
         if isinstance(self.min_noise, bool) or not isinstance(self.min_noise, (int, float)) or not self.min_noise > 0:
             raise InvalidConfigError(f"GPSurrogate.min_noise must be a float > 0, but got min_noise={self.min_noise!r}")
         if self.noise is not None and (isinstance(self.noise, bool) or not isinstance(self.noise, (int, float))
@@ -80,7 +88,10 @@ class GPSurrogate(Surrogate):
         if self.noise is not None:
             scale = Y.double().var() if Y.shape[0] > 1 else torch.ones((), dtype=torch.float64, device=Y.device)
             Yvar = torch.full_like(Y.double(), float(self.noise)) * scale.clamp_min(1e-12)
-        model = SingleTaskGP(X.double(), Y.double(), train_Yvar=Yvar)
+        covar = None
+        if self.kernel == "matern52":
+            covar = get_covar_module_with_dim_scaled_prior(ard_num_dims=X.shape[-1], use_rbf_kernel=False)
+        model = SingleTaskGP(X.double(), Y.double(), train_Yvar=Yvar, covar_module=covar)
         if Yvar is None:
             model.likelihood.noise_covar.register_constraint("raw_noise", GreaterThan(float(self.min_noise)))
         if self.warm_start:

@@ -1,0 +1,27 @@
+"""``bo-gp``'s acquisition search and kernel, measured: the default (starts at the incumbent, RBF kernel),
+without the starts at the incumbent, and with a Matérn-5/2 kernel, beside Optuna's GP sampler, on Branin
+and Hartmann-6; 50 evaluations, 10 seeds.
+
+    .venv/bin/workbench run studies/bo_acquisition_search.py --runs-dir runs --workers 2
+    .venv/bin/python scripts/bo_table.py runs/bo-acquisition-search/results.nc
+
+See docs/bo.md ("Acquisition search and kernel") for the measured table.
+"""
+
+from problems.synthetic import Branin, Hartmann
+from workbench import Study
+from workbench.models import GPSurrogate
+from workbench.solvers.bo import BoGP
+
+study = Study(
+    name="bo-acquisition-search",
+    problems=[Branin(), Hartmann(dim=6)],
+    solvers=[
+        BoGP(),
+        BoGP(local_starts=0, name="bo-gp-no-local-starts"),
+        BoGP(surrogate=GPSurrogate(kernel="matern52"), name="bo-gp-matern52"),
+        "optuna-gp",
+    ],
+    seeds=range(10),
+    budget=50,
+)
