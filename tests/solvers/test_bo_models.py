@@ -27,6 +27,7 @@ TINY = {
     "gp-low-floor": GPSurrogate(min_noise=1e-6),
     "gp-matern52": GPSurrogate(kernel="matern52"),
     "ibnn": IBNNSurrogate(),
+    "ibnn-fixed-variances": IBNNSurrogate(fit_variances=False),
     "dkl": DKLSurrogate(hidden=(8,), features=2, steps=30, warm_steps=5),
     "ensemble": EnsembleSurrogate(hidden=(16,), members=3, steps=200),
     "hmc": HMCSurrogate(hidden=(8,), chains=2, warmup=30, samples=10, thin=2, leapfrog=5, map_steps=50),
@@ -118,6 +119,17 @@ def test_gp_kernel_option_builds_that_kernel_with_the_dimension_scaled_prior(bra
     assert type(rbf.covar_module) is RBFKernel
     assert type(matern.covar_module) is MaternKernel and matern.covar_module.nu == 2.5
     assert matern.covar_module.lengthscale_prior.loc == rbf.covar_module.lengthscale_prior.loc
+
+
+def test_ibnn_fixed_variances_stay_at_their_values(branin_data):
+    Z, Y = branin_data
+    g = torch.Generator().manual_seed(0)
+    fixed = IBNNSurrogate(fit_variances=False, weight_var=5.0, bias_var=2.0).fit(Z, Y, generator=g, state={})
+    assert float(fixed.covar_module.weight_var) == pytest.approx(5.0)
+    assert float(fixed.covar_module.bias_var) == pytest.approx(2.0)
+    fitted = IBNNSurrogate(weight_var=5.0, bias_var=2.0).fit(Z, Y, generator=g, state={})
+    moved = fitted.covar_module.base_kernel
+    assert (float(moved.weight_var), float(moved.bias_var)) != pytest.approx((5.0, 2.0))
 
 
 def test_laplace_evidence_picks_a_finite_prior_precision(branin_data):

@@ -194,3 +194,12 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
     plain = _starts(AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=0), acq, model, bounds, Z,
                     seed=1, generator=gen)
     assert plain.shape == (4, 1, 2)
+
+
+def test_boundary_share_counts_coordinates_on_the_bounds_after_the_initial_design():
+    from workbench.solvers.bo.benchmark import boundary_share
+
+    U = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 1.0], [0.2, 0.3], [0.9995, 0.0004]])
+    assert boundary_share(U, 2) == pytest.approx(3 / 6)
+    assert boundary_share(U, 0) == pytest.approx(7 / 10)
+    assert math.isnan(boundary_share(U, 5))

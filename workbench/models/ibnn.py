@@ -30,9 +30,13 @@ class IBNNSurrogate(Surrogate):
 
     #: hidden layers of the infinitely wide network
     depth: int = 3
-    #: starting weight and bias variances (Li et al.'s values); then fitted by marginal likelihood
+    #: weight and bias variances (Li et al.'s values)
     weight_var: float = 10.0
     bias_var: float = 1.3
+    #: fit the weight and bias variances and an output scale by marginal likelihood (False: the kernel's
+    #: shape stays at ``weight_var`` / ``bias_var`` as in Li et al.'s reference code; only the noise and
+    #: the constant mean are fitted)
+    fit_variances: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1:
@@ -42,7 +46,12 @@ class IBNNSurrogate(Surrogate):
         bnn = InfiniteWidthBNNKernel(depth=self.depth, device=X.device).to(torch.float64)
         bnn.weight_var = torch.tensor(self.weight_var, dtype=torch.float64)
         bnn.bias_var = torch.tensor(self.bias_var, dtype=torch.float64)
-        kernel = ScaleKernel(bnn)
+        if self.fit_variances:
+            kernel = ScaleKernel(bnn)
+        else:
+            bnn.raw_weight_var.requires_grad_(False)
+            bnn.raw_bias_var.requires_grad_(False)
+            kernel = bnn
         model = SingleTaskGP(X.double(), Y.double(), covar_module=kernel)
         load_hyperparameters(model, state.get("ibnn"))  # warm start from the previous fit of the run
         model = fit_mll(model, seed=seed_from(generator), jitter=state.get("jitter"))

@@ -47,3 +47,13 @@ def benchmark_tables(ds: xr.Dataset, reference: str = "optuna-gp") -> str:
             cells.append(f"{_fmt(a)} ({_fmt(b)})" if np.isfinite(a) else "—")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def boundary_share(U: np.ndarray, n_initial: int, *, tol: float = 1e-3) -> float:
+    """The share of coordinates within ``tol`` of a bound among the proposals after the initial design:
+    ``U`` is ``n x d`` in the unit cube (``Space.to_unit``), in step order. High-dimensional BO whose
+    surrogate is most uncertain in the corners proposes there; this measures how often it did."""
+    later = np.asarray(U)[n_initial:]
+    if later.size == 0:
+        return float("nan")
+    return float(np.mean((later < tol) | (later > 1 - tol)))
