@@ -1,7 +1,8 @@
 """``bo-gp``'s acquisition search, kernel and noise, measured: the default (starts at the incumbent, RBF
-kernel, qLogNEI with a fitted noise), without the starts at the incumbent, with a Matérn-5/2 kernel, and as a
-noise-free EI (qLogEI on the observed best, noise fixed at 1e-6 of the data's variance), and with the acquisition search stopping at a relative change of 1e-9 instead of 1e-6, beside
-Optuna's GP sampler, on Branin and Hartmann-6; 50 evaluations, 10 seeds.
+kernel, qLogNEI with a fitted noise), without the starts at the incumbent, with a Matérn-5/2 kernel, as a
+noise-free EI (qLogEI on the observed best, noise fixed at 1e-6 of the data's variance), and with the
+acquisition search stopping at a relative change of 1e-9 instead of 1e-6, beside Optuna's GP sampler, on
+Branin and Hartmann-6; 50 evaluations, 10 seeds.
 
     .venv/bin/workbench run studies/bo_acquisition_search.py --runs-dir runs --workers 2
     .venv/bin/python scripts/bo_table.py runs/bo-acquisition-search/results.nc
