@@ -63,7 +63,7 @@ def main() -> None:
 
     def posterior() -> None:
         with torch.no_grad():
-            model.posterior(torch.rand(10, 1, Z.shape[-1], dtype=torch.float64)).mean
+            _ = model.posterior(torch.rand(10, 1, Z.shape[-1], dtype=torch.float64)).mean
 
     print(f"Branin, {Z.shape[0]} observations, one thread")
     print("| step | ms |\n|---|---|")
