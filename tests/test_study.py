@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from problems.synthetic import Branin, Hartmann
@@ -85,3 +87,13 @@ def test_pick_runs_a_part_of_a_study_named_in_the_environment(monkeypatch):
     monkeypatch.setenv("PART", "0,7")
     with pytest.raises(InvalidStudyError, match=r"\$PART names \['7'\], which the study does not hold"):
         pick("PART", range(3))
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "studies").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_every_shipped_study_file_declares_its_study(path, monkeypatch):
+    monkeypatch.chdir(path.parents[1])
+    study = load_study(path)
+    assert study.n_cells > 0
+    labels = [s.label for s in study.solvers]
+    assert len(labels) == len(set(labels))
