@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.recorder import default_storage_url, open_storage, trials_to_history
+from workbench.recorder import Store, default_storage_url, trials_to_history
 from workbench.solvers.bo.benchmark import boundary_share
 from workbench.study import load_study
 
@@ -25,28 +25,23 @@ def main() -> None:
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--n-initial", type=int, default=10)
     args = parser.parse_args()
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = load_study(args.study_file)
-    storage = open_storage(default_storage_url(Path(args.runs_dir) / study.name))
+    store = Store(default_storage_url(Path(args.runs_dir) / study.name))
     problems = [p.name for p in study.problems]
+    per_pair: dict[tuple[str, str], tuple[list[float], int, int]] = {}
+    for cell in study.cells():
+        shares, improved, n = per_pair.setdefault((cell.problem.name, cell.solver.label), ([], 0, 0))
+        sid = store.study_id(cell.key(study.name))
+        h = trials_to_history(store.trials(sid) if sid is not None else [], cell.problem.space)
+        if len(h) > args.n_initial:
+            y = h.values.numpy() if cell.problem.direction == "minimize" else -h.values.numpy()
+            shares.append(boundary_share(cell.problem.space.to_unit(h.X).numpy(), args.n_initial))
+            improved += int(np.nanmin(y[args.n_initial:]) < np.nanmin(y[: args.n_initial]))
+            n += 1
+        per_pair[cell.problem.name, cell.solver.label] = (shares, improved, n)
     rows: dict[str, list[str]] = {}
-    for problem in study.problems:
-        for solver in study.solvers:
-            shares, improved, n = [], 0, 0
-            for seed in study.seeds:
-                key = f"{study.name}/{problem.name}/{solver.label}/{seed}"
-                trials = optuna.load_study(study_name=key, storage=storage).get_trials(deepcopy=False)
-                h = trials_to_history(trials, problem.space)
-                if len(h) <= args.n_initial:
-                    continue
-                y = h.values.numpy() if problem.direction == "minimize" else -h.values.numpy()
-                shares.append(boundary_share(problem.space.to_unit(h.X).numpy(), args.n_initial))
-                improved += int(np.nanmin(y[args.n_initial:]) < np.nanmin(y[: args.n_initial]))
-                n += 1
-            cell = f"{np.mean(shares):.2f}, {improved}/{n}" if n else "—"
-            rows.setdefault(solver.label, []).append(cell)
+    for (_, label), (shares, improved, n) in per_pair.items():
+        rows.setdefault(label, []).append(f"{np.mean(shares):.2f}, {improved}/{n}" if n else "—")
     print("| solver | " + " | ".join(problems) + " |")
     print("|---" * (len(problems) + 1) + "|")
     for label, cells in rows.items():

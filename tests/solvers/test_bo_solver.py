@@ -175,7 +175,7 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
     from botorch.acquisition import qLogNoisyExpectedImprovement
 
     from workbench.models import GPSurrogate
-    from workbench.solvers.bo.core import AcquisitionConfig, _starts, standardize
+    from workbench.solvers.bo.core import AcquisitionConfig, _incumbent, _starts, standardize
 
     gen = torch.Generator().manual_seed(0)
     Z = torch.rand(12, 2, generator=gen, dtype=torch.float64)
@@ -184,15 +184,15 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
     acq = qLogNoisyExpectedImprovement(model, X_baseline=Z)
     bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
     config = AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=3, local_scale=0.01)
-    starts = _starts(config, acq, model, bounds, Z, seed=1, generator=gen)
+    starts = _starts(config, acq, bounds, _incumbent(model, Z), seed=1, generator=gen)
     assert starts.shape == (7, 1, 2)
     with torch.no_grad():
         incumbent = Z[model.posterior(Z).mean.squeeze(-1).argmax()]
     assert torch.equal(starts[4, 0], incumbent)
     assert bool(((starts[5:, 0] - incumbent).abs() < 0.06).all()) and not torch.equal(starts[5, 0], incumbent)
     assert bool(((starts >= 0) & (starts <= 1)).all())
-    plain = _starts(AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=0), acq, model, bounds, Z,
-                    seed=1, generator=gen)
+    plain = _starts(AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=0), acq, bounds,
+                    _incumbent(model, Z), seed=1, generator=gen)
     assert plain.shape == (4, 1, 2)
 
 

@@ -133,6 +133,7 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
     bounds = torch.stack([torch.zeros(enc.dim), torch.ones(enc.dim)]).to(Z)
     chosen: list[Tensor] = []
     pending0 = torch.cat(taken[1:]) if len(taken) > 1 else None
+    incumbent = _incumbent(model, Z) if config.local_starts else None  # once per proposal, not per point
     for i in range(q):
         parts = ([pending0] if pending0 is not None else []) + chosen
         X_pending = torch.cat(parts) if parts else None
@@ -140,7 +141,7 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
             acq = make_acquisition(config, model, Z, Y, seed=seed + i, X_pending=X_pending, is_gp=is_gp)
             # a restart stopped by maxiter or ftol is still a candidate: no retry from fresh starts, which
             # tripled the late-run cost (bo-gp on Branin: 1.37 s against 0.43 s per late iteration)
-            starts = _starts(config, acq, model, bounds, Z, seed=seed + i, generator=generator)
+            starts = _starts(config, acq, bounds, incumbent, seed=seed + i, generator=generator)
             cands, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=starts.shape[0],
                                      batch_initial_conditions=starts, return_best_only=False,
                                      retry_on_optimization_warning=False,
@@ -168,7 +169,16 @@ def _greedy(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor, Y
     return torch.cat(chosen)
 
 
-def _starts(config: AcquisitionConfig, acq: AcquisitionFunction, model: Model, bounds: Tensor, Z: Tensor, *,
+def _incumbent(model: Model, Z: Tensor) -> Tensor | None:
+    """The observed input (a row of ``Z``) with the best posterior mean; None when the model cannot say."""
+    try:
+        with torch.no_grad():
+            return Z[model.posterior(Z).mean.reshape(Z.shape[0], -1)[:, 0].argmax()]
+    except (RuntimeError, ValueError):  # the acquisition search that follows logs the model's failure
+        return None
+
+
+def _starts(config: AcquisitionConfig, acq: AcquisitionFunction, bounds: Tensor, incumbent: Tensor | None, *,
             seed: int, generator: torch.Generator) -> Tensor:
     """Starting points of the acquisition search (``r x 1 x d``): ``num_restarts`` drawn from ``raw_samples``
     Sobol points by BoTorch's Boltzmann selection on the acquisition, plus ``local_starts`` around the
@@ -176,13 +186,12 @@ def _starts(config: AcquisitionConfig, acq: AcquisitionFunction, model: Model, b
     ``local_scale`` of the cube, so the search also refines the best region found so far."""
     starts = gen_batch_initial_conditions(acq, bounds, q=1, num_restarts=config.num_restarts,
                                           raw_samples=config.raw_samples, options={"seed": seed})
-    if config.local_starts == 0:
+    if config.local_starts == 0 or incumbent is None:
         return starts
-    with torch.no_grad():
-        best = Z[model.posterior(Z).mean.reshape(Z.shape[0], -1)[:, 0].argmax()]
-    noise = torch.randn(config.local_starts, Z.shape[-1], generator=generator, dtype=torch.float64).to(Z)
+    noise = torch.randn(config.local_starts, incumbent.shape[-1], generator=generator,
+                        dtype=torch.float64).to(incumbent)
     noise[0] = 0.0
-    local = (best + config.local_scale * noise).clamp(0.0, 1.0).unsqueeze(-2)
+    local = (incumbent + config.local_scale * noise).clamp(0.0, 1.0).unsqueeze(-2)
     return torch.cat([starts, local])
 
 
