@@ -10,12 +10,14 @@ import pytest
 import torch
 from torch import Tensor
 
+from workbench.errors import InvalidConfigError
 from workbench.offline import OfflineProblem, OfflineSolver, generator, scoring
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline import (
     ROOT,
     BridgeConfig,
+    CMAESSurrogate,
     GradientAscent,
     NetEncoding,
     Sharpness,
@@ -24,6 +26,7 @@ from workbench.solvers.offline import (
     sharpness,
 )
 from workbench.solvers.offline.base import standardized
+from workbench.solvers.offline.cmaes import DIAGONAL_ABOVE
 from workbench.space import Real, Sequence, Space
 
 K = 8
@@ -132,6 +135,29 @@ def test_gradient_ascent_improves_on_the_visible_best():
     with scoring():
         values = problem.oracle(X)
     assert float(values.max()) > float(data.y.max())
+
+
+@pytest.mark.parametrize("covariance", ["full", "diagonal"])
+def test_cmaes_on_the_surrogate_improves_on_the_visible_best(covariance):
+    problem = Bowl(dim=4, n=512)
+    data = problem.dataset()
+    solver = CMAESSurrogate(surrogate=SurrogateConfig(hidden=(32, 32), epochs=60, max_steps=300, lr=3e-3),
+                            iterations=20, sigma=0.2, covariance=covariance)
+    X = solver.propose(data, 16, cell(problem))
+    with scoring():
+        values = problem.oracle(X)
+    assert float(values.max()) > float(data.y.max())
+
+
+def test_cmaes_covariance_follows_the_dimension_and_is_validated():
+    from cmaes import CMA, SepCMA
+
+    auto = CMAESSurrogate()
+    assert auto.strategy(DIAGONAL_ABOVE) is CMA and auto.strategy(DIAGONAL_ABOVE + 1) is SepCMA
+    assert CMAESSurrogate(covariance="full").strategy(4000) is CMA
+    assert CMAESSurrogate(covariance="diagonal").strategy(2) is SepCMA
+    with pytest.raises(InvalidConfigError, match=r"CMAESSurrogate\.covariance .*covariance='sep'"):
+        CMAESSurrogate(covariance="sep")
 
 
 def test_ignite_lowers_the_surrogate_sharpness():
