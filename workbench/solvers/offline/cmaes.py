@@ -10,7 +10,7 @@ batch. CMA-ES is the ``cmaes`` package (seeded per run from the cell's seed).
 Above ``DIAGONAL_ABOVE`` = 100 features (sequence tasks such as Ehrlich: 31 logits per position) the runs use
 the diagonal covariance of sep-CMA-ES (Ros & Hansen 2008), as pycma's ``CMA_diagonal`` option does for large
 dimensions: a full covariance update costs an eigendecomposition of a ``d x d`` matrix per generation and run,
-measured 0.93 s at ``d`` = 992 on one core, which makes 128 runs x 100 generations take hours where the
+measured 0.93 s at ``d`` = 992 on a 2-core CPU, which makes 128 runs x 100 generations take hours where the
 diagonal update takes 0.7 ms. Set ``covariance="full"`` to force the full update.
 """
 
