@@ -20,6 +20,7 @@ from workbench.solvers.offline import (
     CMAESSurrogate,
     GradientAscent,
     NetEncoding,
+    PosteriorMean,
     Sharpness,
     SurrogateConfig,
     fit_surrogate,
@@ -188,3 +189,27 @@ def test_root_bridge_moves_low_designs_to_high_ones():
     assert float(end.mean()) > float(data.y.max()), (float(start.mean()), float(end.mean()))  # beyond the visible best
     assert float((moved - problem.centre).norm(dim=1).mean()) < float((data.X[low] - problem.centre).norm(dim=1).mean())
 
+
+
+def test_root_walk_in_the_span_matches_the_direct_gradient_steps():
+    # More features than fitted rows takes the span form (a * q0 + C X); it must follow the same path.
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(60, 300, generator=g), torch.randn(60, generator=g)
+    gp = PosteriorMean(X, y, noise=0.01)
+    gp.set(25.0, 6.25)
+    Q = X[:40] + 0.1 * torch.randn(40, 300, generator=g)
+    step = torch.full((40,), 0.05)
+    step[:20] = -0.05
+    direct = Q.clone()
+    for _ in range(50):
+        direct = direct + step[:, None] * gp.value_and_grad(direct)[1]
+    walked = gp.walk(Q, step, 50)
+    assert float((direct - Q).abs().max()) > 0.1  # the walk goes somewhere
+    torch.testing.assert_close(walked, direct, atol=1e-4, rtol=1e-4)
+    assert bool((gp(walked)[20:] > gp(Q)[20:]).all() and (gp(walked)[:20] < gp(Q)[:20]).all())
+    few = PosteriorMean(X[:, :50], y, noise=0.01)  # fewer features than rows: plain gradient steps
+    few.set(6.25, 6.25)
+    plain = Q[:, :50]
+    for _ in range(5):
+        plain = plain + step[:, None] * few.value_and_grad(plain)[1]
+    assert torch.equal(few.walk(Q[:, :50], step, 5), plain)

@@ -28,6 +28,11 @@ Deviations from the reference code, and why:
   0.988 / 0.988; ``alpha`` 0.3 0.949 / 0.986; ``alpha`` 0.8 0.855 / 0.915.
 * The step ``t`` enters the network divided by ``T`` (the reference feeds the raw index 0..999).
 * One batch of 128 pairs per step instead of two accumulated batches of 64.
+
+Cost: step 3 dominates (``epochs * functions * gp_steps`` steps over ``2 * points`` designs). With more
+features than fitted rows the walk runs in the span of the start and the fitted rows
+(:meth:`PosteriorMean.walk`, same iterates up to rounding): measured at Ehrlich-128's 3,968 features,
+``n_fit`` 1,000 and 2,048 designs, one thread, 0.064 s a step against 0.60 s for the plain gradient step.
 """
 
 from __future__ import annotations
@@ -84,6 +89,36 @@ class PosteriorMean:
         W = self._k(Q).mul_(self.coef[None, :])
         grad = (W @ self.X - W.sum(1, keepdim=True) * Q) / self.lengthscale**2
         return W.sum(1), grad
+
+    def walk(self, Q: Tensor, step: Tensor, steps: int) -> Tensor:
+        """``steps`` plain gradient steps ``Q <- Q + step * grad`` (``step``: one signed size per row).
+
+        With more features than fitted rows (``d > n``) the walk runs in the span of the start and the
+        fitted rows: the gradient is ``(W X - w q) / l^2``, so every iterate is ``a * q0 + C X`` for a scalar
+        ``a`` and coefficients ``C`` (``N x n``), and a step costs ``N n^2`` (with the ``n x n`` Gram
+        matrix) instead of ``2 N n d``. The iterates are the same up to rounding."""
+        step = step.to(Q.dtype)
+        if Q.shape[1] <= self.X.shape[0]:
+            for _ in range(steps):
+                _, grad = self.value_and_grad(Q)
+                Q = Q + step[:, None] * grad
+            return Q
+        c = 0.5 / self.lengthscale**2
+        gram, P = self.X @ self.X.T, Q @ self.X.T
+        q0_sq = (Q**2).sum(1)
+        a = torch.ones(Q.shape[0], dtype=Q.dtype, device=Q.device)
+        C = torch.zeros_like(P)
+        rate = step / self.lengthscale**2
+        for _ in range(steps):
+            CG = C @ gram
+            q_sq = a * a * q0_sq + 2 * a * (C * P).sum(1) + (CG * C).sum(1)
+            E = CG.addcmul_(a[:, None], P).mul_(2 * c)  # 2c * (Q X^T)
+            E.sub_((c * self.sq)[None, :]).sub_((c * q_sq)[:, None]).clamp_(-80.0, 0.0).exp_()
+            W = E.mul_(self.variance * self.coef[None, :])
+            shrink = 1.0 - rate * W.sum(1)
+            a = a * shrink
+            C = C.mul_(shrink[:, None]).add_(rate[:, None] * W)
+        return a[:, None] * Q + C @ self.X
 
 
 @solvers.register("root")
@@ -144,11 +179,9 @@ class ROOT(OfflineSolver):
             gp.set(ls, var)
             pick = torch.randperm(starts.shape[0], generator=g)[: self.points].to(starts.device)
             both = torch.cat([starts[pick], starts[pick]]).float()  # low designs, then high designs
-            sign = torch.ones(both.shape[0], 1, device=both.device)
-            sign[: pick.numel()] = -1.0
-            for _ in range(self.gp_steps):
-                _, grad = gp.value_and_grad(both)
-                both = both + sign * self.gp_lr * grad
+            step = torch.full((both.shape[0],), self.gp_lr, device=both.device)
+            step[: pick.numel()] = -self.gp_lr
+            both = gp.walk(both, step, self.gp_steps)
             y_both = gp(both)
             low, high = both[: pick.numel()], both[pick.numel() :]
             y_low, y_high = y_both[: pick.numel()], y_both[pick.numel() :]
