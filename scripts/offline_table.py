@@ -1,11 +1,19 @@
 """Print the offline benchmark tables (markdown) from a results file:
-python scripts/offline_table.py RESULTS_NC [p100|p80|p50]"""
+python scripts/offline_table.py RESULTS_NC [p100|p80|p50] [--drop SOLVER,...]"""
 
-import sys
+import argparse
 
 from workbench.results import load_results
 from workbench.solvers.offline.benchmark import offline_tables
 
 if __name__ == "__main__":
-    path = sys.argv[1] if len(sys.argv) > 1 else "runs/offline-mbo"
-    print(offline_tables(load_results(path), sys.argv[2] if len(sys.argv) > 2 else "p100"))
+    parser = argparse.ArgumentParser(description="the offline benchmark tables, in markdown")
+    parser.add_argument("results", nargs="?", default="runs/offline-mbo")
+    parser.add_argument("metric", nargs="?", default="p100", choices=["p100", "p80", "p50"])
+    parser.add_argument("--drop", default="", help="comma-separated solvers to leave out")
+    args = parser.parse_args()
+    drop = tuple(s for s in args.drop.split(",") if s)
+    try:
+        print(offline_tables(load_results(args.results), args.metric, drop))
+    except ValueError as e:
+        parser.error(str(e))

@@ -25,6 +25,7 @@ from workbench.runner import Runner
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline import SurrogateConfig
+from workbench.solvers.offline.benchmark import offline_tables
 from workbench.space import Real, Space
 from workbench.study import Study
 
@@ -87,6 +88,24 @@ def test_an_offline_study_scores_k_candidates_per_seed_and_reports_percentiles(t
     board = leaderboard(ds, "p100")
     assert board.lower_is_better == [False] and board.seeds.tolist() == [[2], [2]]
     np.testing.assert_allclose(board.mean[:, 0], pct.mean(axis=-1)[0])
+
+
+def test_the_benchmark_tables_summarize_the_tasks_every_solver_finished(tmp_path):
+    a, b = task(), OfflineFunction(Ackley(dim=4), pool=256, name="toy-ackley4-b")
+    study = Study("tab", problems=[a, b], solvers=[fast_ga(), Spy(name="spy")], seeds=(0, 1), budget=K)
+    ds = _run(study, tmp_path)
+    pct = ds.percentile.sel(q=100.0)
+    ds["percentile"] = ds.percentile.where(~((ds.solver == "spy") & (ds.problem == b.name)))  # spy missed b
+    table = offline_tables(ds).splitlines()
+    assert "mean over 1 tasks" in table[0] and table[3].startswith("| spy |") and "—" in table[3]
+    ga_a = float(pct.sel(solver="ga", problem=a.name).mean())
+    assert f"| {ga_a:.3f} |" in table[2]  # the summary covers only the task both finished
+    dropped = offline_tables(ds, drop=("spy",)).splitlines()
+    ga_both = float(pct.sel(solver="ga").mean())
+    assert "mean over 2 tasks" in dropped[0] and len([r for r in dropped if r.startswith("| spy ")]) == 0
+    assert f"| {ga_both:.3f} | 1.00 |" in dropped[2]
+    with pytest.raises(ValueError, match="no solver 'nope'"):
+        offline_tables(ds, drop=("nope",))
 
 
 def test_solvers_get_only_the_visible_data(tmp_path):

@@ -18,10 +18,15 @@ def _fmt(x: float) -> str:
     return "—" if not np.isfinite(x) else f"{x:.3f}"
 
 
-def offline_tables(ds: xr.Dataset, metric: str = "p100") -> str:
-    """Markdown: a score table (mean ± std [seeds], mean over tasks, mean rank) and a time table."""
+def offline_tables(ds: xr.Dataset, metric: str = "p100", drop: tuple[str, ...] = ()) -> str:
+    """Markdown: a score table (mean ± std [seeds], mean over tasks, mean rank) and a time table, without
+    the solvers in ``drop`` (so that a solver missing on a task does not shrink the others' summary)."""
     if ds.attrs.get("kind") != "offline":
         raise ValueError("offline_tables needs the results of an offline study")
+    unknown = sorted(set(drop) - {str(s) for s in ds.solver.values})
+    if unknown:
+        raise ValueError(f"no solver {unknown[0]!r} in these results")
+    ds = ds.drop_sel(solver=list(drop))
     q = float(metric.lstrip("p"))
     score = ds["percentile"].sel(q=q).transpose("solver", "problem", "seed").values
     tasks, solvers = [str(p) for p in ds.problem.values], [str(s) for s in ds.solver.values]
