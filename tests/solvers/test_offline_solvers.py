@@ -190,7 +190,6 @@ def test_root_bridge_moves_low_designs_to_high_ones():
     assert float((moved - problem.centre).norm(dim=1).mean()) < float((data.X[low] - problem.centre).norm(dim=1).mean())
 
 
-
 def test_root_walk_in_the_span_matches_the_direct_gradient_steps():
     # More features than fitted rows takes the span form (a * q0 + C X); it must follow the same path.
     g = torch.Generator().manual_seed(0)

@@ -60,6 +60,7 @@ class PosteriorMean:
         self.noise = float(noise)
         self.X64, self.y64 = X.to(torch.float64), y.to(torch.float64)
         self.X, self.sq = self.X64, (self.X64**2).sum(1)
+        self.gram: Tensor | None = None  # X X^T in float32, for the walk in the span (X is fixed)
 
     def set(self, lengthscale: float, variance: float) -> None:
         """New hyperparameters: the Cholesky solve in float64; the mean is then evaluated in float32 (four
@@ -105,7 +106,9 @@ class PosteriorMean:
                 Q = Q + step[:, None] * grad
             return Q
         c = 0.5 / self.lengthscale**2
-        gram, P = self.X @ self.X.T, Q @ self.X.T
+        if self.gram is None or self.gram.dtype != self.X.dtype:
+            self.gram = self.X @ self.X.T
+        gram, P = self.gram, Q @ self.X.T
         q0_sq = (Q**2).sum(1)
         a = torch.ones(Q.shape[0], dtype=Q.dtype, device=Q.device)
         C = torch.zeros_like(P)
