@@ -32,7 +32,7 @@ Deviations from the reference code, and why:
 Cost: step 3 dominates (``epochs * functions * gp_steps`` steps over ``2 * points`` designs). With more
 features than fitted rows the walk runs in the span of the start and the fitted rows
 (:meth:`PosteriorMean.walk`, same iterates up to rounding): measured at Ehrlich-128's 3,968 features,
-``n_fit`` 1,000 and 2,048 designs, one thread, 0.047 s a step against 0.379 s for the plain gradient step
+``n_fit`` 1,000 and 2,048 designs, one thread, 0.046 s a step against 0.359 s for the plain gradient step
 (``scripts/root_walk_timing.py``).
 """
 
