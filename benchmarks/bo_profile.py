@@ -39,7 +39,7 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     problem, solver = Branin(), BoGP()
-    run = solver.start(CellContext(space=problem.space, seed=0, device=torch.device("cpu"), budget=50))
+    run = solver.start(CellContext(space=problem.space, seed=0, device=torch.device("cpu")))
     while run.y.numel() < args.observations:
         X = run.ask(1)
         run.tell(X, problem.evaluate(X))

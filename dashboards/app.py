@@ -7,6 +7,8 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `dashboards` importable when run by path
 
+from workbench.family import families  # noqa: E402
+
 HERE = Path(__file__).parent
 st.set_page_config(page_title="workbench", layout="wide")
 pages = [
@@ -16,4 +18,5 @@ pages = [
     st.Page(HERE / "views" / "cell.py", title="Cell detail"),
     st.Page(HERE / "views" / "compare.py", title="Compare"),
 ]
+pages += [st.Page(page.path, title=page.title) for _, family in families.items() for page in family.pages]
 st.navigation(pages).run()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 import xarray as xr
@@ -22,10 +21,10 @@ from workbench.dashboard.catalog import (
     study_folder,
     study_table,
 )
-from workbench.dashboard.live import StorageCell, cell_series, open_readonly, storage_cells
+from workbench.dashboard.live import StorageCell, open_readonly, storage_cells
 from workbench.dashboard.serve import RUNS_ENV
 from workbench.dashboard.views import compare_convergence, convergence, final_table, leaderboard_markdown
-from workbench.results import load_results
+from workbench.results import Series, load_results
 
 REFRESH_SECONDS = 5
 
@@ -51,8 +50,8 @@ def cells(path: str, mtime: float) -> list[StorageCell]:
 
 
 @st.cache_data(show_spinner=False, max_entries=50_000)
-def _series(path: str, study_id: int, steps: int, version: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return cell_series(storage(path).get_all_trials(study_id, deepcopy=False), steps)
+def _series(path: str, study_id: int, version: float) -> Series:
+    return Series.of_trials(storage(path).get_all_trials(study_id, deepcopy=False))
 
 
 def trials(path: str, study_id: int, mtime: float) -> list[Any]:
@@ -68,7 +67,7 @@ def read(folder: StudyFolder, curves: bool = True) -> StudyEntry:
         folder, curves=curves,
         load=lambda p: _results(str(p), folder.results_mtime),
         cells=lambda p: cells(str(p), folder.storage_mtime),
-        series=lambda c, n: _series(str(folder.storage), c.study_id, n, -1.0 if c.finished else folder.storage_mtime),
+        series=lambda c: _series(str(folder.storage), c.study_id, -1.0 if c.finished else folder.storage_mtime),
     )
 
 
@@ -102,7 +101,7 @@ def convergence_of(folder: StudyFolder, **options: Any) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def leaderboard_of(folder: StudyFolder, metric: str = "best") -> tuple[str, pd.DataFrame]:
+def leaderboard_of(folder: StudyFolder, metric: str | None = None) -> tuple[str, pd.DataFrame]:
     """The leaderboard as Markdown, and its numbers as a table (for CSV)."""
     ds = read(folder).ds
     return leaderboard_markdown(ds, metric), final_table(ds, metric)

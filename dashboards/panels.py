@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboards.common import convergence_of, leaderboard_of
 from workbench.dashboard.catalog import StudyEntry
-from workbench.report import OFFLINE_METRICS, default_metric
+from workbench.report import metric_of, title
 
 
 def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solvers: list[str] | None = None) -> None:
@@ -34,17 +34,13 @@ def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solve
 
 
 def show_leaderboard(entry: StudyEntry, metric: str | None = None, *, key: str = "") -> None:
-    """The papers' table with its caption and CSV export (default score: best; p100 for an offline study)."""
-    metric = metric or (default_metric(entry.ds) if entry.ds is not None else "best")
-    if metric in OFFLINE_METRICS:
-        what, arrows = f"normalized {metric[1:]}th percentile of the candidates", "higher is better"
-    else:
-        what, arrows = f"final {metric}", "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
-    st.caption(f"**{entry.title}**: {what}, mean ± std over {len(entry.seeds)} seeds (rank per problem); "
-               f"best in bold; {arrows}.")
-    table, numbers = leaderboard_of(entry.folder, metric)
+    """The papers' table with its caption and CSV export (default score: the study family's first metric)."""
+    chosen = metric_of(entry.ds, metric)
+    st.caption(f"**{entry.title}**: {title(entry.ds, chosen)}, mean ± std over {len(entry.seeds)} seeds (rank per "
+               f"problem); best in bold; {chosen.note}.")
+    table, numbers = leaderboard_of(entry.folder, chosen.name)
     st.markdown(table)
-    export_buttons(numbers, f"{entry.name}-leaderboard-{metric}", key=key)
+    export_buttons(numbers, f"{entry.name}-leaderboard-{chosen.name}", key=key)
 
 
 def curves_chart(frame: pd.DataFrame, *, x_title: str, y_title: str, color_order: list[str] | None = None,

@@ -3,8 +3,8 @@ python scripts/offline_table.py RESULTS_NC [p100|p80|p50] [--drop SOLVER,...]"""
 
 import argparse
 
+from workbench.families.offline.tables import offline_tables
 from workbench.results import load_results
-from workbench.solvers.offline.benchmark import offline_tables
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="the offline benchmark tables, in markdown")

@@ -4,7 +4,7 @@ search, on five low-dimensional test functions and one of 50 dimensions; 50 eval
     .venv/bin/workbench run studies/bo_benchmark.py --runs-dir runs
     .venv/bin/python scripts/bo_table.py runs/bo-benchmark/results.nc
 
-Set ``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_PROBLEMS`` (comma-separated) to run a part; the cells keep
+Set ``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_PROBLEMS`` / ``BO_BENCHMARK_SEEDS`` (comma-separated) to run a part; the cells keep
 their names, so the parts fill one storage and a last run over everything only writes the results.
 See docs/bo.md for the measured table.
 """
@@ -21,6 +21,6 @@ study = Study(
     name="bo-benchmark",
     problems=pick("BO_BENCHMARK_PROBLEMS", PROBLEMS, lambda p: p.name),
     solvers=pick("BO_BENCHMARK_SOLVERS", SOLVERS),
-    seeds=range(5),
+    seeds=[int(s) for s in pick("BO_BENCHMARK_SEEDS", range(5))],
     budget=50,
 )

@@ -67,7 +67,7 @@ def test_run_report_and_list_end_to_end(tmp_path, cli_env):
     rows = [line.split()[:2] for line in solvers.stdout.splitlines()]
     assert [name for name, _ in rows] == sorted(registry.names())
     kinds = dict(rows)
-    assert kinds["optuna-tpe"] == kinds["bo-gp"] == "query" and kinds["ga"] == kinds["root"] == "offline"
+    assert kinds["optuna-tpe"] == kinds["bo-gp"] == "blackbox" and kinds["ga"] == kinds["root"] == "offline"
 
 
 @pytest.mark.parametrize(

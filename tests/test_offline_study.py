@@ -17,7 +17,8 @@ from torch import Tensor
 from problems.offline import OfflineFunction
 from problems.synthetic import Ackley, Branin
 from workbench.errors import InvalidStudyError, SolverError
-from workbench.offline import OfflineData, OfflineProblem, OfflineSolver, generator, scoring
+from workbench.families.offline import OfflineData, OfflineProblem, OfflineSolver, generator, scoring
+from workbench.families.offline.tables import offline_tables
 from workbench.recorder import Store, default_storage_url
 from workbench.report import leaderboard
 from workbench.results import load_results
@@ -25,7 +26,6 @@ from workbench.runner import Runner
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline import SurrogateConfig
-from workbench.solvers.offline.benchmark import offline_tables
 from workbench.space import Real, Space
 from workbench.study import Study
 
@@ -72,12 +72,12 @@ def test_an_offline_study_scores_k_candidates_per_seed_and_reports_percentiles(t
     problem = task()
     study = Study("off", problems=[problem], solvers=[fast_ga(), Spy(name="spy")], seeds=(0, 1), budget=K)
     ds = _run(study, tmp_path)
-    assert ds.attrs["kind"] == "offline" and ds.sizes["candidate"] == K and "step" not in ds.dims
+    assert ds.attrs["family"] == "offline" and ds.sizes["step"] == K
     lo, hi = problem.score_range()
     np.testing.assert_allclose(ds.normalized.values, (ds.value.values - lo) / (hi - lo))
     assert not np.isnan(ds.value.values).any() and (ds.failed.values == 0).all()
     pct = ds.percentile.sel(q=100.0).values
-    np.testing.assert_allclose(pct, ds.normalized.max("candidate").values)
+    np.testing.assert_allclose(pct, ds.normalized.max("step").values)
     np.testing.assert_allclose(ds.percentile.sel(q=50.0).values, np.median(ds.normalized.values, axis=-1))
     assert (ds.percentile.sel(q=80.0) <= ds.percentile.sel(q=100.0)).all()
     # every candidate is one trial in the storage, step = candidate index
@@ -182,8 +182,8 @@ def test_an_interrupted_cell_resumes_with_the_same_designs(tmp_path):
     # a cell cut off after 5 candidates: record them, then run the study again
     runner = Runner(study, run_dir=tmp_path / "b" / "resume", device="cpu")
     (cell,) = study.cells()
-    recorder = runner._recorder(cell)
-    context = CellContext(space=problem.space, seed=0, device=torch.device("cpu"), budget=K, batch_size=K)
+    recorder = runner.recorder(cell)
+    context = CellContext(space=problem.space, seed=0, device=torch.device("cpu"))
     first = Spy().propose(problem.dataset(), K, context)[:5]
     with scoring():
         recorder.record(first, problem.oracle(first), [None] * 5, step=0, elapsed=0.1)
@@ -192,14 +192,15 @@ def test_an_interrupted_cell_resumes_with_the_same_designs(tmp_path):
 
 
 def test_offline_declarations_fail_when_declared():
-    with pytest.raises(InvalidStudyError, match=r"mixes offline problems \['toy-ackley4'\] with queryable ones \['branin'\]"):
+    with pytest.raises(InvalidStudyError, match=r"mixes families: offline \['toy-ackley4'\]; blackbox \['branin'\]"):
         Study("mix", problems=[task(), Branin()], solvers=[Spy()])
-    with pytest.raises(InvalidStudyError, match=r"Study.solvers\[1\]: 'random' is a solver that queries"):
+    with pytest.raises(InvalidStudyError, match=r"Study.solvers\[1\]: 'random' is a solver of the blackbox family, "
+                                                r"but this study's problems are of the offline family"):
         Study("mix", problems=[task()], solvers=[Spy(), "random"])
-    with pytest.raises(InvalidStudyError, match=r"Study.solvers\[0\]: 'spy' is an offline solver"):
+    with pytest.raises(InvalidStudyError, match=r"Study.solvers\[0\]: 'spy' is a solver of the offline family"):
         Study("mix", problems=[Branin()], solvers=[Spy(name="spy")])
-    assert Study("k", problems=[task()], solvers=[Spy()]).budget == 128
-    assert Study("k", problems=[Branin()], solvers=["random"]).budget == 50
+    assert Study("k", problems=[task()], solvers=[Spy()]).budget.evaluations == 128
+    assert Study("k", problems=[Branin()], solvers=["random"]).budget.evaluations == 50
 
 
 STUDY = """

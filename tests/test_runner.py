@@ -10,14 +10,17 @@ import torch
 
 from problems.synthetic import Branin
 from workbench import CapabilityError, EvaluationError, Problem, Real, SolverError, Space, Study, problem
+from workbench.budget import Budget
+from workbench.cell import evaluate_safely
+from workbench.families.blackbox import BlackBoxSolver, SolverRun
 from workbench.recorder import open_storage
 from workbench.results import load_results
-from workbench.runner import Runner, evaluate_safely
-from workbench.solvers.base import CellContext, Solver, SolverRun
+from workbench.runner import Runner
+from workbench.solvers.base import CellContext
 
 
 @dataclass(frozen=True, kw_only=True)
-class Spy(Solver):
+class Spy(BlackBoxSolver):
     """Random points; remembers everything it was told (shared list, so tests can read it)."""
 
     told: list = field(default_factory=list, compare=False, hash=False)
@@ -78,7 +81,7 @@ def test_failed_evaluations_are_recorded_with_reasons_and_never_told(tmp_path):
 def test_a_raising_batch_fails_only_the_rows_that_raise():
     flaky = _flaky()
     X = torch.tensor([[0.1], [0.9], [0.3]], dtype=torch.float64)
-    ev = evaluate_safely(flaky, X)
+    ev = evaluate_safely(flaky.evaluate, X)
     assert ev.reasons[0].startswith("RuntimeError") and ev.reasons[1] is None and "nan" in ev.reasons[2]
     assert ev.values[1] == 0.9 and math.isnan(ev.values[0])
 
@@ -135,7 +138,7 @@ def test_results_hold_best_regret_and_elapsed(tmp_path):
     np.testing.assert_allclose(ds.best.values[0, 0], np.minimum.accumulate(v, axis=-1))
     np.testing.assert_allclose(ds.regret.values[0, 0], np.minimum.accumulate(v, axis=-1) - 0.397887)
     assert (np.diff(ds.elapsed.values, axis=-1) >= 0).all()
-    assert '"budget": 8' in ds.attrs["study"] and "optuna" in ds.attrs["versions"]
+    assert '"budget": {"evaluations": 8}' in ds.attrs["study"] and "optuna" in ds.attrs["versions"]
 
 
 def test_partial_results_leave_steps_not_run_empty(tmp_path):
@@ -146,3 +149,32 @@ def test_partial_results_leave_steps_not_run_empty(tmp_path):
     ds = load_results(ds)
     assert np.isfinite(ds.best.values[0, 0, 0, :3]).all() and np.isnan(ds.best.values[0, 0, 0, 3:]).all()
     assert ds.failed.values[0, 0, 0].tolist() == [0, 0, 0, -1, -1, -1]
+
+
+class Simulated(Problem):
+    """A black-box problem whose evaluations cost simulated seconds (more near x = 1): a Costed problem."""
+
+    name = "simulated"
+    space = Space(Real("x", 0.0, 1.0))
+    optimum = 0.0
+    cost_axes = ("sim_seconds",)
+
+    def evaluate(self, X):
+        return (X[:, 0] - 0.3) ** 2
+
+    def cost(self, X):
+        return {"sim_seconds": 1.0 + X[:, 0]}
+
+
+def test_a_black_box_problem_with_costs_records_them_and_stops_at_a_cost_budget(tmp_path):
+    study = Study(name="c", problems=[Simulated()], solvers=["random"], seeds=[0, 1], budget=Budget(sim_seconds=10.0))
+    assert study.axes == ("sim_seconds",)
+    ds = load_results(Runner(study, run_dir=tmp_path, device="cpu").run())
+    for seed in (0, 1):
+        c = ds["cost"].sel(axis="sim_seconds", seed=seed).values[0, 0]
+        c = c[np.isfinite(c)]
+        per_step = np.diff(c, prepend=0.0)
+        assert ((1.0 <= per_step) & (per_step <= 2.0)).all()  # 1 + x for x in [0, 1]
+        assert c[-1] >= 10.0 > c[-2]  # the evaluation that reaches the budget is the last
+    board = ds["best"].values[0, 0]
+    assert np.isfinite(board).any()

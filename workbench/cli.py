@@ -37,6 +37,9 @@ def _worker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failed evaluation")
     p.add_argument("--grace", type=float, default=60.0, help="seconds without heartbeat before a cell is taken over")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--artifacts", default=None,
+                   help="folder of step artifacts and checkpoints (default: the run folder's artifacts/; "
+                        "workers on several machines need one they all reach)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,9 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="print the leaderboard of a run folder (or rebuild it from a storage)")
     report.add_argument("target", help="a run folder (runs/NAME), its results.nc, or a study file to rebuild from")
     _storage_options(report)
-    report.add_argument("--metric", choices=("best", "regret", "p100", "p80", "p50"), default=None,
-                        help="the score ranked (default: best; p100 for an offline study: the normalized "
-                             "100th percentile of the candidates)")
+    report.add_argument("--metric", default=None,
+                        help="the score ranked: one of the study family's metrics (default: its first; black-box: "
+                             "best, regret; offline: p100, p80, p50, best, regret)")
 
     dash = sub.add_parser("dashboard", help="serve the dashboard over a runs folder")
     dash.add_argument("runs_dir", nargs="?", default="runs", help="the runs folder (default: runs)")
@@ -76,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
     dash.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
-    lst = sub.add_parser("list", help="list registered problems or solvers")
-    lst.add_argument("what", choices=("problems", "solvers"))
+    lst = sub.add_parser("list", help="list registered families, problems or solvers")
+    lst.add_argument("what", choices=("families", "problems", "solvers"))
     return parser
 
 
@@ -137,7 +140,7 @@ def _runner(args: Any, study: Any, console: Any, *, storage: str | None, write_r
         raise WorkbenchError(f"--grace must be > 0, but got {args.grace}")
     return Runner(study, run_dir=Path(args.runs_dir) / study.name, storage=storage, device=device,
                   fail_fast=args.fail_fast, progress=_progress(args, console, prefix), grace=args.grace,
-                  heartbeat=min(5.0, args.grace / 4), write_results=write_results)
+                  heartbeat=min(5.0, args.grace / 4), write_results=write_results, artifacts=args.artifacts)
 
 
 def _run(args: Any, console: Any) -> int:
@@ -181,6 +184,7 @@ def _spawn_workers(args: Any, study: Any, storage: str, console: Any) -> Path:
     cmd = [sys.executable, "-m", "workbench.cli", "worker", args.study_file, "--runs-dir", args.runs_dir,
            "--device", args.device, "--grace", str(args.grace), "--no-results"]
     cmd += ["--fail-fast"] if args.fail_fast else []
+    cmd += ["--artifacts", args.artifacts] if args.artifacts else []
     cmd += ["--quiet"] if args.quiet else []
     procs = [subprocess.Popen(cmd + ["--prefix", f"worker {i}: "], env=env) for i in range(args.workers)]
     codes = [p.wait() for p in procs]
@@ -219,7 +223,7 @@ def _status(args: Any, console: Any) -> int:
         for c in cells:
             extra = f"  {c.worker}" if c.worker else ""
             extra += f"  {c.error}" if c.error else ""
-            console.print(f"{c.state:<8} {c.recorded:>5}/{c.budget:<5} {c.key}{extra}")
+            console.print(f"{c.state:<8} {c.recorded:>5} steps of {c.budget:<16} {c.key}{extra}")
     return 0
 
 
@@ -249,23 +253,17 @@ def _report(args: Any, console: Any) -> int:
 
 
 def _print_board(path: Path, metric: str | None, console: Any) -> None:
-    from workbench.report import OFFLINE_METRICS, default_metric, leaderboard, render
+    from workbench.report import leaderboard, metric_of, render, title
     from workbench.results import load_results
 
     ds = load_results(path)
-    metric = metric or default_metric(ds)
     try:
-        board = leaderboard(ds, metric)
-    except ValueError as e:
-        raise WorkbenchError(str(e)) from None
+        chosen = metric_of(ds, metric)
+    except (ValueError, WorkbenchError) as e:
+        raise WorkbenchError(f"--metric: {e}") from None
+    board = leaderboard(ds, chosen.name)
     name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
-    if metric in OFFLINE_METRICS:
-        title = f"{name}: normalized {metric[1:]}th percentile of {ds.sizes['candidate']} candidates"
-        arrow = "higher is better; (y - y_min) / (y_max - y_min) over the task's full data"
-    else:
-        title = f"{name}: final {metric}"
-        arrow = "lower is better" if metric == "regret" else "↓ minimized, ↑ maximized"
-    console.print(render(board, title, f"mean ± std over seeds (rank); {arrow}"))
+    console.print(render(board, f"{name}: {title(ds, chosen)}", f"mean ± std over seeds (rank); {chosen.note}"))
 
 
 def _dashboard(args: Any, console: Any) -> int:
@@ -280,16 +278,21 @@ def _dashboard(args: Any, console: Any) -> int:
 
 
 def _list(args: Any, console: Any) -> int:
+    if args.what == "families":
+        from workbench.family import families
+
+        for name, family in families.items():
+            metrics = ", ".join(m.name for m in family.all_metrics())
+            axes = f"; cost axes: {', '.join(family.axes)}" if family.axes else ""
+            console.print(f"{name:<12} {family.summary} (metrics: {metrics}{axes})")
+        return 0
     if args.what == "solvers":
-        from workbench.offline import OfflineSolver
         from workbench.solvers import solvers
 
         for name, cls in solvers.items():
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            kind = "offline" if issubclass(cls, OfflineSolver) else "query"
-            console.print(f"{name:<16} {kind:<8} {doc}")
+            console.print(f"{name:<16} {cls.family:<8} {doc}")
         return 0
-    from workbench.offline import Offline
     from workbench.problem import catalog
 
     for name, cls in catalog.items():
@@ -300,8 +303,7 @@ def _list(args: Any, console: Any) -> int:
             console.print(f"{name:<20} unavailable: {e}")
             continue
         optimum = "unknown" if p.optimum is None else f"{p.optimum:g}"
-        kind = "offline" if isinstance(p, Offline) else "query"
-        console.print(f"{name:<20} {kind:<8} dim {p.space.dim:<3} {p.direction:<8}  optimum {optimum:<10} {doc}")
+        console.print(f"{name:<20} {p.family:<8} dim {p.space.dim:<3} {p.direction:<8}  optimum {optimum:<10} {doc}")
     return 0
 
 

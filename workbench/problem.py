@@ -1,9 +1,9 @@
 """Problems: declared objects with a name, a space, a direction and what they offer.
 
-What a problem offers is a *capability*, a small protocol. Today: :class:`Queryable` (a batched
-``evaluate``). A solver lists the capabilities it needs; the runner refuses a mismatch before anything
-runs. New kinds of problems (offline data sets with a hidden oracle, training or bilevel objectives)
-add new protocols rather than special cases in the runner.
+What a problem offers is a *capability*, a small protocol: :class:`Queryable` (a batched ``evaluate``),
+:class:`Costed` (what an evaluation costs, on named axes). A solver lists the capabilities it needs; the
+runner refuses a mismatch before anything runs. Each problem belongs to a family (``family``, see
+:mod:`workbench.family`), the kind of problem whose loop drives it.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import copy
 import math
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
 from workbench.errors import InvalidProblemError
-from workbench.registry import Registry
+from workbench.registry import Registry, entry_points_loader
 from workbench.space import Space
 
 Direction = Literal["minimize", "maximize"]
@@ -30,6 +30,17 @@ class Queryable(Protocol):
     """A problem that can be asked for values: ``evaluate(X)`` maps ``n x dim`` native rows to ``n`` values."""
 
     def evaluate(self, X: Tensor) -> Tensor: ...
+
+
+@runtime_checkable
+class Costed(Protocol):
+    """A problem whose evaluations have costs beyond their count: ``cost(X)`` gives, for ``n x dim`` native
+    rows, ``n`` costs on each of its ``cost_axes`` (e.g. simulator seconds, training epochs). They are
+    recorded per step, become the results' ``cost`` variable, and a study's budget may be counted in them."""
+
+    cost_axes: tuple[str, ...]
+
+    def cost(self, X: Tensor) -> Mapping[str, Tensor]: ...
 
 
 class Problem:
@@ -44,6 +55,8 @@ class Problem:
     optimizers: tuple[Mapping[str, Any], ...] = ()
     #: keyword arguments that rebuild this problem, recorded in results for provenance
     params: Mapping[str, Any] = {}
+    #: the family whose loop drives this problem (see :mod:`workbench.family`)
+    family: ClassVar[str] = "blackbox"
 
     def bind(self, seed: int) -> Problem:
         """The problem as one cell sees it. Problems with randomness of their own (noise) return a copy
@@ -53,6 +66,7 @@ class Problem:
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "family": self.family,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "params": dict(self.params),
             "direction": self.direction,
@@ -210,14 +224,9 @@ class Negated(Wrapped):
         return -self.inner.evaluate(X)
 
 
-def _load_library() -> None:
-    import importlib
-
-    importlib.import_module("problems")
-
-
-#: the registered problem classes, by name (``workbench list problems``)
-catalog: Registry[type[Problem]] = Registry("problem", loader=_load_library)
+#: the registered problem classes, by name (``workbench list problems``); the built-in library registers
+#: through the ``workbench.problems`` entry points
+catalog: Registry[type[Problem]] = Registry("problem", loader=entry_points_loader("workbench.problems"))
 
 
 def resolve_problem(spec: str | Problem) -> Problem:

@@ -5,7 +5,9 @@ parameters with their distributions, the value (or, for a failed evaluation, sta
 the user attribute ``fail_reason``), and the user attributes ``step`` (0-based evaluation index) and
 ``elapsed`` (seconds of the cell's wall time when the evaluation finished, summed over resumes), and
 ``worker`` (``host:pid`` of the process that evaluated it; ``claim``, the generation of its claim, when
-it took the cell over from another worker).
+it took the cell over from another worker); where the family or problem has them, ``costs`` (this step's
+cost on each cost axis), ``metrics`` (further scalars of the step, e.g. a test loss) and references to the
+step's artifacts (see :mod:`workbench.artifacts`).
 Each trial is written whole, so an interrupted process leaves no half-written evaluation: resume
 continues after the last recorded step.
 
@@ -20,13 +22,14 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 
+from workbench.artifacts import ArtifactRef
 from workbench.space import Space
 
 log = logging.getLogger("workbench")
@@ -184,37 +187,50 @@ class History:
     failed: Tensor  # n bools
     elapsed: Tensor  # n seconds
     reasons: list[str | None]
+    #: per-step costs on each axis recorded (0 where a step recorded none)
+    costs: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
 
+    def spent(self, upto: int | None = None) -> dict[str, float]:
+        """Cumulative cost on each axis over the first ``upto`` steps (all by default)."""
+        return {axis: float(c[:upto].sum()) for axis, c in self.costs.items()}
 
-def trials_to_history(trials: list[Any], space: Space) -> History:
-    """Recorded trials (COMPLETE or FAIL, carrying a ``step``) to a :class:`History`, in step order.
-    Should a step appear twice (a worker that stalled past its grace period can, in a window of
-    milliseconds, write one step its successor also writes), the trial of the newest claim counts."""
-    import optuna
 
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+def kept_trials(trials: list[Any]) -> dict[int, Any]:
+    """A cell's recorded trials by step, in step order: COMPLETE or FAIL trials carrying a ``step``. Should a
+    step appear twice (a worker that stalled past its grace period can, in a window of milliseconds, write
+    one step its successor also writes), the first trial of the newest claim counts. Every reader of trials
+    (resume, results, dashboard) goes through here."""
     by_step: dict[int, Any] = {}
     for t in sorted(trials, key=lambda t: t.number):
-        if t.state in states and "step" in t.user_attrs:
-            step = int(t.user_attrs["step"])
-            seen = by_step.get(step)
-            if seen is None or int(t.user_attrs.get("claim", 0)) > int(seen.user_attrs.get("claim", 0)):
-                by_step[step] = t
-    kept = [by_step[s] for s in sorted(by_step)]
+        if t.state.name not in ("COMPLETE", "FAIL") or "step" not in t.user_attrs:
+            continue
+        step = int(t.user_attrs["step"])
+        seen = by_step.get(step)
+        if seen is None or int(t.user_attrs.get("claim", 0)) > int(seen.user_attrs.get("claim", 0)):
+            by_step[step] = t
+    return dict(sorted(by_step.items()))
+
+
+def trials_to_history(trials: list[Any], space: Space) -> History:
+    """Recorded trials to a :class:`History`, in step order (see :func:`kept_trials`)."""
+    kept = list(kept_trials(trials).values())
     if not kept:
         empty = torch.empty(0, dtype=torch.float64)
         return History(torch.empty(0, space.dim, dtype=torch.float64), empty, empty.bool(), empty, [])
     X = space.encode([space.from_optuna_params(t.params) for t in kept])
-    values = [t.value if t.state == optuna.trial.TrialState.COMPLETE else math.nan for t in kept]
+    ok = [t.state.name == "COMPLETE" for t in kept]
+    axes = sorted({a for t in kept for a in t.user_attrs.get("costs", {})})
     return History(
         X=X,
-        values=torch.tensor(values, dtype=torch.float64),
-        failed=torch.tensor([t.state == optuna.trial.TrialState.FAIL for t in kept]),
+        values=torch.tensor([t.value if good else math.nan for t, good in zip(kept, ok)], dtype=torch.float64),
+        failed=torch.tensor([not good for good in ok]),
         elapsed=torch.tensor([float(t.user_attrs.get("elapsed", math.nan)) for t in kept], dtype=torch.float64),
         reasons=[t.user_attrs.get("fail_reason") for t in kept],
+        costs={a: torch.tensor([float(t.user_attrs.get("costs", {}).get(a, 0.0)) for t in kept], dtype=torch.float64)
+               for a in axes},
     )
 
 
@@ -245,14 +261,21 @@ class Recorder:
     def history(self) -> History:
         return trials_to_history(self.store.trials(self.study_id), self.space)
 
+    def attrs(self) -> dict[str, Any]:
+        """The cell's attributes (its Optuna study's user attributes)."""
+        return self.store.user_attrs(self.study_id)
+
     def mark(self, key: str, value: Any) -> None:
         self.store.set_user_attr(self.study_id, key, value)
 
     def record(
-        self, X: Tensor, values: Tensor, reasons: list[str | None], *, step: int, elapsed: float, claim: int = 0
+        self, X: Tensor, values: Tensor, reasons: list[str | None], *, step: int, elapsed: float, claim: int = 0,
+        costs: list[dict[str, float]] | None = None, metrics: list[dict[str, float]] | None = None,
+        artifacts: list[list[ArtifactRef]] | None = None,
     ) -> None:
         """Store ``len(X)`` evaluations as trials ``step, step + 1, ...`` (``claim``: the generation of the
-        worker's claim on the cell, when workers share it)."""
+        worker's claim on the cell, when workers share it); ``costs``, ``metrics`` and ``artifacts`` hold one
+        entry per row."""
         records = self.space.decode(X)
         for i, (record, value, reason) in enumerate(zip(records, values.tolist(), reasons)):
             attrs: dict[str, Any] = {"step": step + i, "elapsed": float(elapsed)}
@@ -260,6 +283,11 @@ class Recorder:
                 attrs["worker"] = self.worker
             if claim:
                 attrs["claim"] = claim
+            if costs and costs[i]:
+                attrs["costs"] = costs[i]
+            if metrics and metrics[i]:
+                attrs["metrics"] = metrics[i]
+            system = dict(ref.attr() for ref in artifacts[i]) if artifacts else {}
             if reason is None:
                 state, v = self._optuna.trial.TrialState.COMPLETE, float(value)
             else:
@@ -271,5 +299,6 @@ class Recorder:
                 params=self.space.to_optuna_params(record),
                 distributions=self.distributions,
                 user_attrs=attrs,
+                system_attrs=system,
             )
             self.store.add_trial(self.study_id, trial)

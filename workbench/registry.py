@@ -1,4 +1,9 @@
-"""Registries: solvers and problems found by name. Registering a name twice is an error."""
+"""Registries: families, solvers and problems found by name. Registering a name twice is an error.
+
+A registry fills itself on first use through its loader: for the built-in entries, the entry points of the
+installed package (``[project.entry-points."workbench.problems"]`` in pyproject.toml), so the engine never
+imports the problem library; a user's package adds its own entries the same way.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +36,6 @@ class Registry(Generic[T]):
                     f"{self.kind} name {name!r} is already registered to {self._entries[name]!r}"
                 )
             self._entries[name] = entry
-            if isinstance(entry, type):
-                entry.registered_name = name  # type: ignore[attr-defined]
             return entry
 
         return add
@@ -52,6 +55,11 @@ class Registry(Generic[T]):
             )
         return self._entries[name]
 
+    def name_of(self, entry: object) -> str | None:
+        """The name ``entry`` is registered under (None when it is not registered)."""
+        self._load()
+        return next((n for n, e in self._entries.items() if e is entry), None)
+
     def names(self) -> list[str]:
         self._load()
         return sorted(self._entries)
@@ -63,3 +71,15 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         self._load()
         return name in self._entries
+
+
+def entry_points_loader(group: str) -> Callable[[], None]:
+    """A loader that imports every entry point of ``group`` (registration happens on import)."""
+
+    def load() -> None:
+        from importlib.metadata import entry_points
+
+        for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
+            ep.load()
+
+    return load

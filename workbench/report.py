@@ -12,23 +12,21 @@ import numpy as np
 import xarray as xr
 from scipy.stats import rankdata
 
-from workbench.results import as_steps
-
-METRICS = ("best", "regret")
-#: offline studies: the normalized 100th, 80th and 50th percentiles of the candidates' scores per seed
-OFFLINE_METRICS = ("p100", "p80", "p50")
+from workbench.family import Metric, family_for
 
 
-def default_metric(ds: xr.Dataset) -> str:
-    return "p100" if ds.attrs.get("kind") == "offline" else "best"
+def metric_of(ds: xr.Dataset, name: str | None = None) -> Metric:
+    """The metric ``name`` of the study's family (None: its default); ``ValueError`` for an unknown name."""
+    return family_for(ds).metric(name)
 
 
-def _check_metric(ds: xr.Dataset, metric: str) -> None:
-    offline = ds.attrs.get("kind") == "offline"
-    allowed = OFFLINE_METRICS + METRICS if offline else METRICS
-    if metric not in allowed:
-        kind = "an offline" if offline else "a queryable"
-        raise ValueError(f"metric for {kind} study must be one of {allowed}, but got {metric!r}")
+def metric_names(ds: xr.Dataset) -> list[str]:
+    return [m.name for m in family_for(ds).all_metrics()]
+
+
+def title(ds: xr.Dataset, metric: Metric) -> str:
+    """What the metric is, for a table's title (``{steps}`` in a caption: the study's steps per cell)."""
+    return metric.caption.format(steps=ds.sizes.get("step", 0))
 
 
 @dataclass(frozen=True)
@@ -52,30 +50,18 @@ class Leaderboard:
         return None if np.all(np.isnan(col)) else self.solvers[int(np.nanargmin(col))]
 
 
-def final_scores(ds: xr.Dataset, metric: str = "best") -> xr.DataArray:
-    """The final score of each (problem, solver, seed): the best value (or regret) after the last
-    completed step; NaN for a cell with no successful evaluation."""
-    _check_metric(ds, metric)
-    if metric in OFFLINE_METRICS:
-        return ds["percentile"].sel(q=float(metric[1:])).drop_vars("q")
-    ds = as_steps(ds)
-    var = ds[metric]
-    out = []
-    for p in ds.problem.values:
-        lower = metric == "regret" or str(ds.direction.sel(problem=p).values) == "minimize"
-        arr = var.sel(problem=p)
-        with np.errstate(all="ignore"):
-            final = arr.min("step", skipna=True) if lower else arr.max("step", skipna=True)
-        out.append(final)
-    return xr.concat(out, dim="problem")
+def final_scores(ds: xr.Dataset, metric: str | None = None) -> xr.DataArray:
+    """The final score of each (problem, solver, seed) under ``metric`` (the family's default when None);
+    NaN for a cell with no successful evaluation."""
+    return metric_of(ds, metric).read(ds).transpose("problem", "solver", "seed")
 
 
-def leaderboard(ds: xr.Dataset, metric: str = "best") -> Leaderboard:
-    scores = final_scores(ds, metric).transpose("solver", "problem", "seed").values
+def leaderboard(ds: xr.Dataset, metric: str | None = None) -> Leaderboard:
+    m = metric_of(ds, metric)
+    scores = m.read(ds).transpose("solver", "problem", "seed").values
     problems = [str(p) for p in ds.problem.values]
     solvers = [str(s) for s in ds.solver.values]
-    lower = [metric == "regret" or (metric not in OFFLINE_METRICS and str(ds.direction.sel(problem=p).values) == "minimize")
-             for p in problems]
+    lower = [m.lower(str(ds.direction.sel(problem=p).values)) for p in problems]
     seeds = np.sum(~np.isnan(scores), axis=-1)
     with _quiet():
         mean = np.nanmean(scores, axis=-1)
@@ -88,7 +74,7 @@ def leaderboard(ds: xr.Dataset, metric: str = "best") -> Leaderboard:
             rank[ok, j] = rankdata(col[ok] if low else -col[ok], method="average")
     with _quiet():
         avg_rank = np.nanmean(rank, axis=1) if rank.size else np.array([])
-    return Leaderboard(metric, problems, solvers, mean, std, rank, avg_rank, seeds, lower)
+    return Leaderboard(m.name, problems, solvers, mean, std, rank, avg_rank, seeds, lower)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.budget import finished
 from workbench.claims import Claims
 from workbench.recorder import Store
 from workbench.study import Study
@@ -16,8 +17,8 @@ STATES = ("done", "running", "stale", "failed", "pending")
 class CellStatus:
     key: str
     state: str
-    recorded: int
-    budget: int
+    recorded: int  # steps recorded
+    budget: str  # the study's budget, e.g. "40 evaluations"
     worker: str = ""
     error: str = ""
 
@@ -34,7 +35,7 @@ def study_status(study: Study, store: Store, *, grace: float = 60.0) -> list[Cel
         recorded = 0 if frozen is None else store.retry(store.storage.get_n_trials, frozen._study_id)
         attrs = {} if frozen is None else frozen.user_attrs
         claim = claims.get(key)
-        if int(attrs.get("finished_budget", 0)) >= study.budget or recorded >= study.budget and claim is None:
+        if finished(attrs, study.budget):
             state = "done"
         elif claim is not None:
             state = "stale" if checker.is_stale(claim) else "running"
@@ -42,6 +43,6 @@ def study_status(study: Study, store: Store, *, grace: float = 60.0) -> list[Cel
             state = "failed"
         else:
             state = "pending"
-        out.append(CellStatus(key, state, min(recorded, study.budget), study.budget,
-                              claim.worker if claim else "", str(attrs.get("error", ""))))
+        out.append(CellStatus(key, state, recorded, str(study.budget), claim.worker if claim else "",
+                              str(attrs.get("error", ""))))
     return out

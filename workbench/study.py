@@ -8,13 +8,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from workbench.budget import EVALUATIONS, Budget
 from workbench.errors import InvalidStudyError, StudyFileError, WorkbenchError
-from workbench.problem import Problem, resolve_problem
-
-if TYPE_CHECKING:
-    from workbench.solvers.base import Solver
+from workbench.family import Family, family_of
+from workbench.problem import Costed, Problem, resolve_problem
+from workbench.solvers import resolve_solver
+from workbench.solvers.base import Solver
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -33,15 +34,13 @@ class Cell:
 
 
 class Study:
-    """A declaration: every problem is run by every solver under every seed, ``budget`` evaluations
-    each (50 unless given), proposed ``batch_size`` at a time.
+    """A declaration: every problem is run by every solver under every seed, until the ``budget`` is spent
+    (an int: evaluations; or a :class:`~workbench.budget.Budget` on a cost axis; the family's default
+    unless given), proposed ``batch_size`` at a time.
 
-    An *offline* study (every problem offline, see :mod:`workbench.offline`) gives each solver the
-    visible data once and scores ``budget`` proposed designs per seed (the problems' ``candidates``,
-    128, unless given); offline and queryable problems do not mix in one study.
-
-    Solvers are registered names or solver declarations; problems are problem objects or registered
-    names. Validated here, naming the field at fault."""
+    Every problem of a study belongs to one family (see :mod:`workbench.family`), whose loop drives the
+    cells; every solver must be one of that family's. Solvers are registered names or solver declarations;
+    problems are problem objects or registered names. Validated here, naming the field at fault."""
 
     def __init__(
         self,
@@ -49,11 +48,9 @@ class Study:
         problems: Iterable[Problem | str],
         solvers: Iterable[str | Solver],
         seeds: Iterable[int] = (0,),
-        budget: int | None = None,
+        budget: int | Budget | None = None,
         batch_size: int = 1,
     ) -> None:
-        from workbench.solvers import resolve_solver
-
         if not isinstance(name, str) or not _NAME.match(name):
             raise InvalidStudyError(
                 f"Study.name must be a non-empty string of letters, digits, '_', '.', '-', but got {name!r}"
@@ -75,14 +72,14 @@ class Study:
         if len(set(seed_list)) != len(seed_list):
             raise InvalidStudyError(f"Study.seeds must be unique, but got {seed_list}")
         self.seeds = tuple(seed_list)
-        self.offline = _offline_kind(self.problems)
-        _check_solver_kinds(self.solvers, self.offline)
-        if budget is None:
-            budget = max(p.candidates for p in self.problems) if self.offline else 50  # type: ignore[attr-defined]
-        for field, value in (("budget", budget), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidStudyError(f"Study.{field} must be an int >= 1, but got {field}={value!r}")
-        self.budget = budget
+        self.family = _family(self.problems, self.solvers)
+        self.budget = Budget.of(self.family.default_budget(self.problems) if budget is None else budget)
+        if self.budget.axis != EVALUATIONS and self.budget.axis not in self.axes:
+            raise InvalidStudyError(
+                f"Study.budget: {self.budget!r} counts {self.budget.axis!r}, which no problem of this study records "
+                f"(cost axes: {', '.join(self.axes) or 'none'}; or count evaluations: budget=Budget(evaluations=N))")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidStudyError(f"Study.batch_size must be an int >= 1, but got batch_size={batch_size!r}")
         self.batch_size = batch_size
         _unique([p.name for p in self.problems], "problems", "problem names")
         _unique([s.label for s in self.solvers], "solvers", "solver labels (give one a name=...)")
@@ -95,6 +92,12 @@ class Study:
                     yield Cell(p, s, seed)
 
     @property
+    def axes(self) -> tuple[str, ...]:
+        """The cost axes recorded: the family's, then those the problems declare (:class:`Costed`)."""
+        declared = [a for p in self.problems if isinstance(p, Costed) for a in p.cost_axes]
+        return tuple(dict.fromkeys([*self.family.axes, *declared]))
+
+    @property
     def n_cells(self) -> int:
         return len(self.problems) * len(self.solvers) * len(self.seeds)
 
@@ -105,41 +108,38 @@ class Study:
             "problems": [p.describe() for p in self.problems],
             "solvers": [s.describe() for s in self.solvers],
             "seeds": list(self.seeds),
-            "budget": self.budget,
+            "budget": self.budget.describe(),
             "batch_size": self.batch_size,
-            "kind": "offline" if self.offline else "query",
+            "family": self.family.name,
         }
 
     def __repr__(self) -> str:
         return (
             f"Study({self.name!r}, problems={[p.name for p in self.problems]}, "
-            f"solvers={[s.label for s in self.solvers]}, seeds={list(self.seeds)}, budget={self.budget})"
+            f"solvers={[s.label for s in self.solvers]}, seeds={list(self.seeds)}, budget={self.budget!r})"
         )
 
 
-def _offline_kind(problems: tuple[Problem, ...]) -> bool:
-    from workbench.offline import Offline
-
-    kinds = [isinstance(p, Offline) for p in problems]
-    if any(kinds) and not all(kinds):
-        offline = [p.name for p, k in zip(problems, kinds) if k]
-        online = [p.name for p, k in zip(problems, kinds) if not k]
+def _family(problems: tuple[Problem, ...], solvers: tuple[Solver, ...]) -> Family:
+    """The one family of a study's problems, every solver one of its own."""
+    names = [p.family for p in problems]
+    if len(set(names)) > 1:
+        groups = {n: [p.name for p in problems if p.family == n] for n in dict.fromkeys(names)}
         raise InvalidStudyError(
-            f"Study.problems mixes offline problems {offline} with queryable ones {online}: "
-            "declare them in separate studies"
-        )
-    return all(kinds)
-
-
-def _check_solver_kinds(solvers: tuple[Solver, ...], offline: bool) -> None:
-    from workbench.offline import OfflineSolver
-
+            "Study.problems mixes families: " + "; ".join(f"{n} {ps}" for n, ps in groups.items())
+            + ": declare them in separate studies")
+    try:
+        family = family_of(names[0])
+    except WorkbenchError as e:
+        raise InvalidStudyError(f"Study.problems[0]: {problems[0].name!r} names family {names[0]!r}: {e}") from e
+    for i, p in enumerate(problems):
+        family.check_problem(p, f"Study.problems[{i}]")
     for i, s in enumerate(solvers):
-        if isinstance(s, OfflineSolver) != offline:
-            need = "offline solvers (they propose from the visible data)" if offline else "solvers that query"
-            have = "an offline solver" if not offline else "a solver that queries the objective"
-            raise InvalidStudyError(f"Study.solvers[{i}]: {s.label!r} is {have}, but this study's problems "
-                                    f"need {need}")
+        if s.family != family.name:
+            raise InvalidStudyError(
+                f"Study.solvers[{i}]: {s.label!r} is a solver of the {s.family or 'no'} family, but this study's "
+                f"problems are of the {family.name} family ({family.summary})")
+    return family
 
 
 def _each(items: Iterable[Any], field: str, resolve: Any) -> Iterator[Any]:

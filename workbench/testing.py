@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 
+from workbench.families.offline import OfflineData, OfflineProblem, OracleAccessError, scoring, validate_offline
 from workbench.problem import Problem, Queryable, validate_problem
+from workbench.recorder import trials_to_history
 from workbench.runner import Runner
 from workbench.solvers import resolve_solver
 from workbench.solvers.base import Solver
@@ -54,8 +56,6 @@ def run_cells(
     run_dir: str | Path | None = None,
 ) -> dict[int, list[list[float]]]:
     """Run ``solver`` on ``problem`` for each seed; return the recorded native rows per seed, in step order."""
-    from workbench.recorder import trials_to_history
-
     study = Study(name="contract", problems=[problem], solvers=[solver], seeds=seeds, budget=budget,
                   batch_size=batch_size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,10 +109,8 @@ def check_solver(solver: str | Solver, problem: Problem, *, budget: int = 12, ba
 def check_offline_problem(problem: Problem, *, n: int = 64) -> None:
     """Raise ``AssertionError`` unless ``problem`` keeps the offline contract: declaration valid; the
     visible data inside the space, finite, within ``score_range()``; the oracle refuses outside
-    :func:`~workbench.offline.scoring` and, inside it, gives the visible rows their visible scores, batched
+    :func:`~workbench.families.offline.scoring` and, inside it, gives the visible rows their visible scores, batched
     as row by row; ``describe()`` is JSON."""
-    from workbench.offline import OfflineData, OfflineProblem, OracleAccessError, scoring, validate_offline
-
     validate_problem(problem)
     assert isinstance(problem, OfflineProblem), f"{problem.name}: not an OfflineProblem"
     validate_offline(problem)

@@ -5,7 +5,30 @@ import streamlit as st
 
 from dashboards.common import cells, live, pick_study, trials
 from dashboards.panels import export_buttons
-from workbench.dashboard.views import cell_trials, declared_space, parameter_columns
+from workbench.artifacts import FOLDER as ARTIFACTS_FOLDER
+from workbench.artifacts import Artifacts
+from workbench.dashboard.views import artifact_value, cell_artifacts, cell_trials, declared_space, parameter_columns
+
+
+def show_artifacts(refs, store) -> None:
+    """The cell's step artifacts, one step at a time: images drawn, arrays and text shown."""
+    if refs.empty:
+        return
+    st.subheader("Artifacts")
+    steps = sorted(refs["step"].unique())
+    step = st.select_slider("Step", steps, value=steps[-1]) if len(steps) > 1 else steps[0]
+    for row in refs[refs["step"] == step].itertuples():
+        try:
+            value = artifact_value(store, row.artifact_id, row.filename, row.mimetype)
+        except Exception as e:  # a file removed with its folder: say so, keep the page
+            st.warning(f"{row.filename}: cannot read artifact {row.artifact_id}: {e}")
+            continue
+        if row.mimetype.startswith("image/"):
+            st.image(value, caption=f"step {step}: {row.filename}")
+        else:
+            st.write(f"step {step}: {row.filename}")
+            st.write(value)
+
 
 st.title("Cell detail")
 entry = pick_study()
@@ -28,10 +51,10 @@ if entry is not None:
             return
         cell = found[0]
         frame = cell_trials(trials(str(folder.storage), cell.study_id, folder.storage_mtime), space)
-        finished = cell.finished or len(frame) >= cell.budget
-        state = "solver failed" if cell.error and not finished else ("finished" if finished else "not finished")
-        st.caption(f"Optuna study `{cell.key}` in `{folder.storage.name}`: {len(frame)} of {cell.budget} "
-                   f"evaluations recorded, {state}.")
+        state = "solver failed" if cell.error and not cell.finished else (
+            "finished" if cell.finished else "not finished")
+        st.caption(f"Optuna study `{cell.key}` in `{folder.storage.name}`: {len(frame)} steps recorded, budget "
+                   f"{cell.budget}, {state}.")
         if cell.error:
             st.error(f"The solver failed: {cell.error}")
         if frame.empty:
@@ -43,6 +66,8 @@ if entry is not None:
             st.dataframe(failed[["step", "fail_reason"]], hide_index=True)
         st.dataframe(frame, hide_index=True, width="stretch", height=280)
         export_buttons(frame, f"{cell.key.replace('/', '-')}-trials")
+        show_artifacts(cell_artifacts(trials(str(folder.storage), cell.study_id, folder.storage_mtime)),
+                       Artifacts(folder.path / ARTIFACTS_FOLDER))
         ok = frame[frame["state"] == "COMPLETE"]
         params = parameter_columns(frame)
         if ok.empty or not params:

@@ -4,14 +4,13 @@ import streamlit as st
 
 from dashboards.common import live, pick_study
 from dashboards.panels import show_leaderboard
+from workbench.family import family_for
+from workbench.report import title
 
 st.title("Leaderboard")
 entry = pick_study()
 if entry is not None:
-    if entry.ds is not None and entry.ds.attrs.get("kind") == "offline":
-        metric = st.sidebar.radio("Score", ["p100", "p80", "p50"], index=0,
-                                  help="normalized 100th / 80th / 50th percentile of each seed's candidates")
-    else:
-        metric = st.sidebar.radio("Score", ["best", "regret"], index=0,
-                                  help="best: the final best value; regret: |final best - optimum| (known optima only)")
-    live(entry, lambda current: show_leaderboard(current, metric))
+    metrics = family_for(entry.ds).all_metrics()
+    name = st.sidebar.radio("Score", [m.name for m in metrics], index=0,
+                            help="; ".join(f"{m.name}: {title(entry.ds, m)}" for m in metrics))
+    live(entry, lambda current: show_leaderboard(current, name))

@@ -1,4 +1,4 @@
-"""Offline tasks: a visible data set and a hidden oracle (see ``workbench.offline``).
+"""Offline tasks: a visible data set and a hidden oracle (see ``workbench.families.offline``).
 
 Registered: ``tfbind8`` (Design-Bench's TFBind8, exact oracle over all DNA 8-mers), ``ehrlich-l32`` and
 ``ehrlich-l128`` (Ehrlich functions), ``offline-ackley32``, ``offline-rosenbrock20`` and

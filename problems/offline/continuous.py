@@ -19,7 +19,7 @@ from torch import Tensor
 from problems.offline._common import check_int, check_percentile, check_seed, lower_percentile_mask, safe_rows
 from problems.synthetic import Ackley, Rosenbrock, StyblinskiTang
 from workbench.errors import InvalidProblemError
-from workbench.offline import OfflineProblem
+from workbench.families.offline import OfflineProblem
 from workbench.problem import Problem, Queryable, catalog, validate_problem
 
 

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from problems.offline._common import check_percentile, lower_percentile_mask, safe_rows
 from workbench.errors import InvalidProblemError
-from workbench.offline import OfflineProblem
+from workbench.families.offline import OfflineProblem
 from workbench.problem import Problem, Queryable, resolve_problem, validate_problem
 
 

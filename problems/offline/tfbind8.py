@@ -33,7 +33,7 @@ from torch import Tensor
 
 from problems.offline._common import MissingDataError, check_percentile, lower_percentile_mask, safe_rows
 from workbench.errors import InvalidProblemError
-from workbench.offline import OfflineProblem
+from workbench.families.offline import OfflineProblem
 from workbench.problem import catalog, validate_problem
 from workbench.space import Sequence, Space
 

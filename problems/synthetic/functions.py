@@ -23,10 +23,12 @@ class BotorchProblem(Problem):
     default_dim: ClassVar[int | None] = None
     #: the smallest dimension the function accepts
     min_dim: ClassVar[int] = 1
+    #: the problem's name (with the dimension appended for functions of free dimension)
+    base_name: ClassVar[str] = ""
 
     def __init__(self, dim: int | None = None, **options: Any) -> None:
         label = type(self).__name__
-        base = getattr(type(self), "registered_name", label.lower())
+        base = self.base_name or label.lower()
         if self.default_dim is None:
             if dim is not None:
                 raise InvalidProblemError(f"{label} has a fixed dimension; dim must not be given, but got dim={dim!r}")
@@ -76,7 +78,8 @@ def _space_of(f: bt.SyntheticTestFunction) -> Space:
 
 
 def _fixed(name: str, function: type[bt.SyntheticTestFunction], doc: str) -> type[BotorchProblem]:
-    cls = type(function.__name__, (BotorchProblem,), {"function": function, "__doc__": doc, "__module__": __name__})
+    cls = type(function.__name__, (BotorchProblem,), {"function": function, "base_name": name, "__doc__": doc,
+                                                         "__module__": __name__})
     return catalog.register(name)(cls)
 
 
@@ -84,7 +87,8 @@ def _free(name: str, function: type[bt.SyntheticTestFunction], default_dim: int,
     cls = type(
         function.__name__,
         (BotorchProblem,),
-        {"function": function, "default_dim": default_dim, "min_dim": min_dim, "__doc__": doc, "__module__": __name__},
+        {"function": function, "default_dim": default_dim, "min_dim": min_dim, "base_name": name, "__doc__": doc,
+         "__module__": __name__},
     )
     return catalog.register(name)(cls)
 

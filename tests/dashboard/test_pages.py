@@ -186,3 +186,21 @@ def test_every_page_reads_an_offline_study(offline_runs, monkeypatch, name):
         assert at.sidebar.radio[0].value == "p100"
         assert "normalized 100th percentile" in at.caption[0].value
         assert at.markdown[0].value.splitlines()[0] == "| solver | toy ↑ | avg rank |"
+
+
+def test_a_running_offline_study_shows_its_leaderboard(offline_runs, tmp_path, monkeypatch):
+    """While an offline study runs, the pages read it from its storage (no results file yet, or an older one):
+    the live view is built by the same builder as results.nc, percentiles included."""
+    import shutil
+
+    runs = Path(shutil.copytree(offline_runs, tmp_path / "runs"))
+    (runs / "offtoy" / "results.nc").unlink()  # as if the runner had not written results yet
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
+    for name in ("leaderboard", "studies"):
+        at = AppTest.from_file(str(APP / "views" / f"{name}.py"), default_timeout=60)
+        at.query_params["study"] = "offtoy"
+        at.run()
+        assert not at.exception, at.exception
+        assert at.markdown[0].value.splitlines()[0] == "| solver | toy ↑ | avg rank |", name
+        if name == "leaderboard":
+            assert at.sidebar.radio[0].value == "p100"

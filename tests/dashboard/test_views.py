@@ -15,11 +15,12 @@ from workbench.dashboard.catalog import (
     cell_counts,
     find_studies,
     read_study,
+    rebuild,
     safe_study_dir,
     study_folder,
     study_table,
 )
-from workbench.dashboard.live import assemble, cell_series, open_readonly, storage_cells
+from workbench.dashboard.live import open_readonly, storage_cells
 from workbench.dashboard.views import (
     cell_trials,
     compare_convergence,
@@ -29,7 +30,7 @@ from workbench.dashboard.views import (
     leaderboard_markdown,
     parameter_columns,
 )
-from workbench.results import best_so_far, load_results
+from workbench.results import Series, best_so_far, load_results
 
 
 def synthetic(values: np.ndarray, *, optimum=0.0, direction="minimize") -> xr.Dataset:
@@ -134,15 +135,15 @@ def test_cell_counts_tell_done_running_failed_pending():
     assert cell_counts(ds, {("p", "s0", 1)}) == {"done": 1, "running": 0, "failed": 2, "pending": 1}
 
 
-def test_cell_series_keeps_the_newest_claim_of_each_step():
+def test_a_cells_series_keeps_the_newest_claim_of_each_step():
     trials = numbered([trial(0, 3.0), trial(1, fail="ValueError: no"), trial(1, 9.0, claim=2), trial(1, 8.0, claim=2),
                        trial(3, 1.0)])
-    value, elapsed, failed = cell_series(trials, 5)
-    np.testing.assert_array_equal(value, [3.0, 9.0, np.nan, 1.0, np.nan])
-    assert failed.tolist() == [0, 0, -1, 0, -1] and elapsed[0] == 1.0
+    series = Series.of_trials(trials)
+    np.testing.assert_array_equal(series.value, [3.0, 9.0, np.nan, 1.0])
+    assert series.failed.tolist() == [0, 0, -1, 0] and series.elapsed[0] == 1.0
 
 
-def test_assemble_writes_live_cells_over_the_last_results():
+def test_live_cells_are_rebuilt_over_the_last_results():
     base = synthetic(np.array([[[4.0, np.nan, np.nan]]]))  # s0 seed 0 had one step when results were written
     storage = optuna.storages.InMemoryStorage()
     minimize = [optuna.study.StudyDirection.MINIMIZE]
@@ -155,9 +156,9 @@ def test_assemble_writes_live_cells_over_the_last_results():
     frozen = storage.get_all_studies()
     cells = storage_cells(frozen)
     assert [c.seed for c in cells] == [0, 1] and cells[1].finished and not cells[0].finished
-    series = {"syn/p/s0/0": (np.array([4.0, 2.0, np.nan]), np.ones(3), np.array([0, 0, -1], dtype=np.int8)),
-              "syn/p/s0/1": (np.array([1.0, 5.0, 0.5]), np.ones(3), np.zeros(3, dtype=np.int8))}
-    ds = assemble(cells, series, base)
+    series = {"syn/p/s0/0": Series(np.array([4.0, 2.0, np.nan]), np.ones(3), np.array([0, 0, -1], dtype=np.int8)),
+              "syn/p/s0/1": Series(np.array([1.0, 5.0, 0.5]), np.ones(3), np.zeros(3, dtype=np.int8))}
+    ds = rebuild(cells, lambda c: series[c.key], base)
     assert ds.seed.values.tolist() == [0, 1] and ds.attrs["live"] == "storage"
     np.testing.assert_array_equal(ds.best.values[0, 0, 0], [4.0, 2.0, np.nan])
     np.testing.assert_array_equal(ds.best.values[0, 0, 1], [1.0, 1.0, 0.5])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from problems.synthetic import Ackley, Griewank, Hartmann, Levy, Michalewicz, Rosenbrock, StyblinskiTang
-from workbench.offline import OfflineProblem
+from workbench.families.offline import OfflineProblem
 from workbench.problem import catalog
 from workbench.testing import check_offline_problem, check_problem
 

@@ -12,7 +12,7 @@ from problems.offline import Ehrlich, Logged, MissingDataError, OfflineFunction,
 from problems.offline import tfbind8 as tfbind8_module
 from problems.synthetic import Branin, Rosenbrock
 from workbench.errors import InvalidProblemError
-from workbench.offline import OracleAccessError, scoring
+from workbench.families.offline import OracleAccessError, scoring
 from workbench.problem import catalog
 
 OFFLINE_NAMES = ["tfbind8", "ehrlich-l32", "ehrlich-l128", "offline-ackley32", "offline-rosenbrock20",

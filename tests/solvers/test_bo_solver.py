@@ -30,8 +30,7 @@ NAMES = {"gp": "bo-gp", "ibnn": "bo-ibnn", "dkl": "bo-dkl", "ensemble": "bo-ense
 
 
 def _run(solver: BayesOpt, problem, budget: int, *, batch: int = 1, seed: int = 0):
-    run = solver.start(CellContext(space=problem.space, seed=seed, device=torch.device("cpu"), budget=budget,
-                                   batch_size=batch))
+    run = solver.start(CellContext(space=problem.space, seed=seed, device=torch.device("cpu")))
     X_all, y_all = [], []
     while sum(len(x) for x in X_all) < budget:
         X = run.ask(batch)
@@ -43,7 +42,7 @@ def _run(solver: BayesOpt, problem, budget: int, *, batch: int = 1, seed: int = 
 
 
 def test_every_bo_solver_is_registered():
-    from workbench.offline import OfflineSolver
+    from workbench.families.offline import OfflineSolver
 
     online = {n for n in solvers.names() if n.startswith("bo-") and not issubclass(solvers.get(n), OfflineSolver)}
     assert online == set(NAMES.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from problems.synthetic import Branin
-from workbench.offline import OfflineSolver
+from workbench.families.offline import OfflineSolver
 from workbench.solvers import solvers
 from workbench.testing import check_solver, run_cells, trials_in_fresh_process
 

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.offline import OfflineProblem, OfflineSolver, generator, scoring
+from workbench.families.offline import OfflineProblem, OfflineSolver, generator, scoring
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline import (
@@ -109,7 +109,7 @@ class Motif(OfflineProblem):
 
 
 def cell(problem: OfflineProblem, seed: int = 0) -> CellContext:
-    return CellContext(space=problem.space, seed=seed, device=torch.device("cpu"), budget=K)
+    return CellContext(space=problem.space, seed=seed, device=torch.device("cpu"))
 
 
 def test_every_offline_solver_has_fast_settings():

@@ -13,18 +13,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from workbench.dashboard.live import (
-    STORAGE_FILES,
-    StorageCell,
-    assemble,
-    cell_series,
-    complete_in,
-    open_readonly,
-    progress_only,
-    storage_cells,
-)
+from workbench.dashboard.live import STORAGE_FILES, StorageCell, open_readonly, storage_cells
 from workbench.errors import WorkbenchError
-from workbench.results import RESULTS_FILE, as_steps, load_results
+from workbench.results import RESULTS_FILE, Series, build, layout_from_cells, load_results
 
 LIVE_SECONDS = 120.0  # a study written to this recently, with cells left, counts as running
 REQUIRED = ("value", "best", "regret", "elapsed", "failed", "optimum", "direction")
@@ -153,44 +144,60 @@ class StudyEntry:
         return "complete" if self.complete else ("running" if self.live else "stopped")
 
 
-def cell_counts(ds: xr.Dataset, errors: set[tuple[str, str, int]] = frozenset()) -> dict[str, int]:
-    """Cells done (every step run), running (some steps run), failed (every step run failed, or the
-    solver broke: ``errors`` holds those cells as ``(problem, solver, seed)``), pending (none run)."""
+def cell_counts(ds: xr.Dataset, errors: set[tuple[str, str, int]] = frozenset(),
+                finished: set[tuple[str, str, int]] | None = None) -> dict[str, int]:
+    """Cells done, running (some steps run), failed (every step run failed, or the solver broke: ``errors``
+    holds those cells as ``(problem, solver, seed)``), pending (none run). Done: the cells in ``finished``
+    when the storage says which are (the only way to tell for a cost budget); else every step run."""
     failed = ds["failed"].transpose("problem", "solver", "seed", "step").values  # -1 not run, 0 ok, 1 failed
     ran = (failed >= 0).sum(axis=-1)
     all_failed = (ran > 0) & ((failed == 1).sum(axis=-1) == ran)
-    broke = np.zeros(ran.shape, dtype=bool)
     index = {(str(p), str(s), int(r)): (i, j, k) for i, p in enumerate(ds.problem.values)
              for j, s in enumerate(ds.solver.values) for k, r in enumerate(ds.seed.values)}
-    for cell in errors:
-        if cell in index:
-            broke[index[cell]] = True
-    bad = all_failed | broke
-    done = (ran == failed.shape[-1]) & ~bad
+
+    def mask(cells: set[tuple[str, str, int]]) -> np.ndarray:
+        out = np.zeros(ran.shape, dtype=bool)
+        for cell in cells:
+            if cell in index:
+                out[index[cell]] = True
+        return out
+
+    bad = all_failed | mask(errors)
+    done = (mask(finished) if finished is not None else ran == failed.shape[-1]) & ~bad
     return {"done": int(done.sum()), "running": int(((ran > 0) & ~done & ~bad).sum()), "failed": int(bad.sum()),
-            "pending": int(((ran == 0) & ~bad).sum())}
+            "pending": int(((ran == 0) & ~bad & ~done).sum())}
 
 
-SeriesReader = Callable[[StorageCell, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+SeriesReader = Callable[[StorageCell], Series]
+
+
+def complete_in(base: xr.Dataset | None, cell: StorageCell) -> bool:
+    """``base`` (a results Dataset) already holds every step of a finished ``cell``."""
+    if base is None or not cell.finished or not cell.steps or base.sizes["step"] < cell.steps:
+        return False
+    if cell.problem not in base.problem or cell.solver not in base.solver or cell.seed not in base.seed:
+        return False
+    run = base["failed"].sel(problem=cell.problem, solver=cell.solver, seed=cell.seed).values[: cell.steps]
+    return bool((run >= 0).all())
 
 
 def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path], xr.Dataset] = load_results,
                cells: Callable[[Path], list[StorageCell]] | None = None,
                series: SeriesReader | None = None) -> StudyEntry:
-    """Read a study folder: its results file, and, when the storage holds newer evaluations, those over
-    it (only for cells the results file does not hold whole). ``curves=False`` reads only enough to count
-    cells (the storage's list of studies, no trials; the entry's Dataset is then not for plotting).
-    ``load``, ``cells`` and ``series`` read the files (pass cached versions); by default they read
-    directly. Any failure becomes the entry's ``error`` (or ``warning``, when the rest could be read)."""
+    """Read a study folder: its results file, and, when the storage holds newer steps, the storage's cells
+    rebuilt with the results builder over it (cells the results file holds whole are taken from it).
+    ``curves=False`` reads only enough to count cells (the storage's list of studies, no trials; the entry's
+    Dataset is then not for plotting). ``load``, ``cells`` and ``series`` read the files (pass cached
+    versions); by default they read directly. Any failure becomes the entry's ``error`` (or ``warning``,
+    when the rest could be read)."""
     if cells is None or series is None:
         storage = _Lazy(folder.storage)
         cells = cells or (lambda path: storage_cells(storage.get().get_all_studies()))
-        series = series or (lambda cell, steps: cell_series(
-            storage.get().get_all_trials(cell.study_id, deepcopy=False), steps))
+        series = series or (lambda cell: Series.of_trials(storage.get().get_all_trials(cell.study_id, deepcopy=False)))
     ds, errors = None, []
     if folder.results is not None:
         try:
-            ds = as_steps(load(folder.results))  # an offline study's candidates read as steps in the views
+            ds = load(folder.results)
             missing = [v for v in REQUIRED if v not in ds]
             if missing:
                 raise WorkbenchError(f"{folder.results} is not a workbench results file (no {', '.join(missing)})")
@@ -205,9 +212,7 @@ def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path
             title = title or (stored[0].study if stored else None)
             stored = [c for c in stored if c.study == title]
             if stored and (folder.storage_is_newer or ds is None):
-                todo = [c for c in stored if not complete_in(ds, c)]
-                ds = assemble(stored, {c.key: series(c, c.budget) if curves else progress_only(c) for c in todo}, ds,
-                              study=title)
+                ds = rebuild(stored, series if curves else None, ds)
                 live = True
             elif ds is None and not errors:
                 errors.append(f"{folder.storage.name} holds no evaluations yet")
@@ -216,12 +221,30 @@ def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path
     if ds is None:
         return StudyEntry(folder, error="; ".join(errors) or "no results yet")
     broke = {(c.problem, c.solver, c.seed) for c in stored if c.error and not c.finished}
+    done = {(c.problem, c.solver, c.seed) for c in stored if c.finished} if stored else None
     return StudyEntry(
         folder, ds, warning="; ".join(errors), title=_title(ds) or folder.name,
         problems=[str(p) for p in ds.problem.values], solvers=[str(s) for s in ds.solver.values],
         seeds=[int(s) for s in ds.seed.values], budget=int(ds.sizes.get("step", 0)),
-        counts=cell_counts(ds, broke), from_storage=live,
+        counts=cell_counts(ds, broke, done), from_storage=live,
     )
+
+
+def rebuild(stored: list[StorageCell], series: SeriesReader | None, base: xr.Dataset | None = None) -> xr.Dataset:
+    """A study's Dataset from its storage cells, by the results builder: cells ``base`` holds whole come
+    from it, the others from ``series`` (None: not read, only counted, see :meth:`Series.not_read`)."""
+    out = {}
+    for c in stored:
+        if complete_in(base, c):
+            assert base is not None
+            out[(c.problem, c.solver, c.seed)] = Series.of_dataset(base, c.problem, c.solver, c.seed)
+        elif series is not None:
+            out[(c.problem, c.solver, c.seed)] = series(c)
+        else:
+            out[(c.problem, c.solver, c.seed)] = Series.not_read(max(c.steps, 1), c.finished)
+    ds = build(layout_from_cells([c.meta for c in stored], base), out)
+    ds.attrs["live"] = "storage"
+    return ds
 
 
 class _Lazy:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
-import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from workbench.dashboard.live import kept_trials
+from workbench.artifacts import ArtifactRef, Artifacts, decode, refs_of
+from workbench.recorder import kept_trials
 from workbench.report import Leaderboard, fmt, leaderboard
-
-if TYPE_CHECKING:
-    from workbench.space import Space
+from workbench.space import Space
 
 Y_KINDS = ("best", "log10 regret")
 X_KINDS = ("evaluations", "seconds")
+GRID = 2000  # at most this many points on the common grid seeds are resampled onto (x other than evaluations)
+
+
+def x_kinds(ds: xr.Dataset) -> tuple[str, ...]:
+    """What a convergence view can put on x: evaluations, seconds, and every cost axis the study records."""
+    return X_KINDS + tuple(str(a) for a in ds.coords["axis"].values) if "axis" in ds.coords else X_KINDS
 
 
 def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solvers: list[str] | None = None,
@@ -27,11 +31,17 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
     reached are left out, so a running study shows its partial curves; so are the inner points of flat
     stretches, which draw the same without them. ``common_steps``: leave out, too, the steps a started seed
     has not reached yet (while a study runs, a solver's curve then grows with its slowest seed instead of
-    jumping where the mean loses a seed)."""
+    jumping where the mean loses a seed).
+
+    ``x``: ``evaluations`` (steps), ``seconds`` (the cell's wall time) or a cost axis of the study (cumulative
+    cost). Seeds reach a given time or cost at different steps, so for those each seed's best-so-far curve is
+    resampled onto a common grid: every x any seed of the problem reached (at most ``GRID`` points, evenly
+    spaced beyond that); a seed counts at a grid point within its range, with its best at its last step with
+    x <= the point."""
     if y not in Y_KINDS:
         raise ValueError(f"y must be one of {Y_KINDS}, but got {y!r}")
-    if x not in X_KINDS:
-        raise ValueError(f"x must be one of {X_KINDS}, but got {x!r}")
+    if x not in x_kinds(ds):
+        raise ValueError(f"x must be one of {x_kinds(ds)}, but got {x!r}")
     ds = ds.sel(solver=solvers) if solvers is not None else ds
     ds = ds.sel(problem=problems) if problems is not None else ds
     frames = []
@@ -44,22 +54,21 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
                 vals = np.log10(np.maximum(sub.regret.values, 1e-12))  # solver x seed x step
         else:
             vals = sub.best.values
+        reached = sub.failed.values >= 0  # solver x seed x step
+        if x != "evaluations":
+            at = sub.elapsed.values if x == "seconds" else sub["cost"].sel(axis=x).values
+            grid, vals, reached = _resample(at, vals, reached)
+        else:
+            grid = sub.step.values + 1
         ok = np.isfinite(vals)
-        n = ok.sum(axis=1)  # solver x step
+        n = ok.sum(axis=1)  # solver x point
         if common_steps:
-            reached = sub.failed.values >= 0  # solver x seed x step
             n = np.where(np.all(reached | ~reached.any(axis=-1, keepdims=True), axis=1), n, 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n > 0, np.nansum(np.where(ok, vals, 0.0), axis=1) / np.maximum(n, 1), np.nan)
             sq = np.nansum(np.where(ok, (vals - mean[:, None, :]) ** 2, 0.0), axis=1)
             se = np.where(n > 1, np.sqrt(sq / np.maximum(n - 1, 1)) / np.sqrt(np.maximum(n, 1)), 0.0)
-        if x == "seconds":  # mean wall time over the seeds that reached each step
-            el = np.where(np.isfinite(sub.elapsed.values), sub.elapsed.values, np.nan)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                xs = np.nanmean(el, axis=1)
-        else:
-            xs = np.broadcast_to(sub.step.values + 1, mean.shape)
+        xs = np.broadcast_to(grid, mean.shape)
         mean, se = np.where(n > 0, mean, np.nan), np.where(n > 0, se, np.nan)
         for i, s in enumerate(sub.solver.values):
             keep = (n[i] > 0) & _bends(mean[i], se[i], n[i])
@@ -73,6 +82,23 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
+def _resample(at: np.ndarray, vals: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Curves over steps (``... x step``, with their x ``at`` each step) onto a common grid of x (see
+    :func:`convergence`): the value at the last step with x <= each grid point; NaN (and not reached) before
+    a curve's first step and past its last."""
+    at = np.where(reached & np.isfinite(at), at, np.nan)
+    grid = np.unique(at[np.isfinite(at)])
+    if len(grid) > GRID:
+        grid = np.linspace(grid[0], grid[-1], GRID)
+    # x only grows along a cell's steps; steps not run sort last
+    key = np.where(np.isnan(at), np.inf, at)
+    last = np.apply_along_axis(lambda row: np.searchsorted(row, grid, side="right") - 1, -1, key)  # ... x GRID
+    end = np.nanmax(np.where(np.isnan(at), -np.inf, at), axis=-1, keepdims=True)
+    inside = (last >= 0) & (grid <= end)
+    picked = np.take_along_axis(vals, np.clip(last, 0, None), axis=-1)
+    return grid, np.where(inside, picked, np.nan), inside
+
+
 def _bends(mean: np.ndarray, se: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Points a drawn curve needs: the ends, and every point where mean, band or seed count differs from a
     neighbour. The middle of a plateau (best-so-far curves are mostly plateaus) draws the same without it."""
@@ -84,7 +110,7 @@ def _bends(mean: np.ndarray, se: np.ndarray, n: np.ndarray) -> np.ndarray:
     return ~(same_prev & same_next)
 
 
-def leaderboard_frame(ds: xr.Dataset, metric: str = "best") -> tuple[pd.DataFrame, pd.DataFrame]:
+def leaderboard_frame(ds: xr.Dataset, metric: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The papers' table: a row per solver, ``mean ± std (rank)`` per problem, and the average rank;
     with a same-shaped boolean frame marking the best entry of each column (drawn bold)."""
     board: Leaderboard = leaderboard(ds, metric)
@@ -103,7 +129,7 @@ def leaderboard_frame(ds: xr.Dataset, metric: str = "best") -> tuple[pd.DataFram
     return pd.DataFrame(rows), pd.DataFrame(bold)
 
 
-def leaderboard_markdown(ds: xr.Dataset, metric: str = "best") -> str:
+def leaderboard_markdown(ds: xr.Dataset, metric: str | None = None) -> str:
     """The leaderboard as a Markdown table, best of each column in bold, each problem marked ↓ (lower is
     better) or ↑."""
     table, bold = leaderboard_frame(ds, metric)
@@ -120,11 +146,11 @@ def leaderboard_markdown(ds: xr.Dataset, metric: str = "best") -> str:
     return "\n".join(lines)
 
 
-def final_table(ds: xr.Dataset, metric: str = "best") -> pd.DataFrame:
+def final_table(ds: xr.Dataset, metric: str | None = None) -> pd.DataFrame:
     """Numbers behind the leaderboard (for CSV export): problem, solver, mean, std, rank, seeds."""
     board = leaderboard(ds, metric)
     return pd.DataFrame([
-        {"problem": p, "solver": s, f"mean {metric}": board.mean[i, j], "std": board.std[i, j],
+        {"problem": p, "solver": s, f"mean {board.metric}": board.mean[i, j], "std": board.std[i, j],
          "rank": board.rank[i, j], "seeds": int(board.seeds[i, j])}
         for j, p in enumerate(board.problems) for i, s in enumerate(board.solvers)
     ])
@@ -147,10 +173,24 @@ def cell_trials(trials: list[Any], space: Space | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=TRIAL_COLUMNS)
 
 
+ARTIFACT_COLUMNS = ["step", "name", "filename", "mimetype", "artifact_id"]
+
+
+def cell_artifacts(trials: list[Any]) -> pd.DataFrame:
+    """The artifacts a cell's steps reference: ``step, name, filename, mimetype, artifact_id``."""
+    rows = [{"step": step, "name": ref.name, "filename": ref.filename, "mimetype": ref.mimetype,
+             "artifact_id": ref.artifact_id}
+            for step, t in kept_trials(trials).items() for ref in refs_of(t.system_attrs)]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=ARTIFACT_COLUMNS)
+
+
+def artifact_value(store: Artifacts, artifact_id: str, filename: str, mimetype: str) -> Any:
+    """An artifact's content as a view shows it (bytes of an image, an array, text)."""
+    return decode(ArtifactRef(artifact_id, filename, mimetype), store.get(artifact_id))
+
+
 def declared_space(ds: xr.Dataset, problem: str) -> Space | None:
     """The search space of ``problem`` as the study declaration stored with the results describes it."""
-    from workbench.space import Space
-
     try:
         declared = {p["name"]: p for p in json.loads(ds.attrs.get("study", "{}")).get("problems", [])}
         return Space.from_description(declared[problem]["space"])

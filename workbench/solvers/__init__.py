@@ -1,18 +1,13 @@
-"""Solvers, registered by name. ``solvers.get("optuna-tpe")`` returns the declaration class."""
+"""Solvers, registered by name. ``solvers.get("optuna-tpe")`` returns the declaration class.
+
+Black-box solvers (``ask`` / ``tell``) live here (``random``, ``optuna``, ``bo``), offline ones in
+``offline/``; each registers itself when imported, and the registry imports the built-in ones (entry points
+of the installed package) the first time a name is looked up.
+"""
 
 from __future__ import annotations
 
-from workbench.registry import Registry
-from workbench.solvers.base import CellContext, Solver, SolverRun
-
-
-def _load_offline() -> None:
-    """The offline solvers register on first use of the registry (they import :mod:`workbench.offline`,
-    which imports this package: loading them here at import time would be circular)."""
-    from workbench.solvers import offline  # noqa: F401
-
-
-solvers: Registry[type[Solver]] = Registry("solver", loader=_load_offline)
+from workbench.solvers.base import CellContext, Solver, solvers
 
 
 def resolve_solver(spec: str | Solver) -> Solver:
@@ -24,9 +19,4 @@ def resolve_solver(spec: str | Solver) -> Solver:
     raise TypeError(f"a solver is a registered name or a Solver declaration, but got {spec!r}")
 
 
-# the built-in solvers register themselves on import
-from workbench.solvers import bo as _bo  # noqa: E402,F401
-from workbench.solvers import optuna as _optuna  # noqa: E402,F401
-from workbench.solvers import random as _random  # noqa: E402,F401
-
-__all__ = ["CellContext", "Solver", "SolverRun", "resolve_solver", "solvers"]
+__all__ = ["CellContext", "Solver", "resolve_solver", "solvers"]

@@ -15,8 +15,9 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
+from workbench.families.blackbox import BlackBoxSolver, SolverRun
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext, Solver, SolverRun
+from workbench.solvers.base import CellContext
 
 
 def _check_int(owner: object, field: str, minimum: int) -> None:
@@ -28,7 +29,7 @@ def _check_int(owner: object, field: str, minimum: int) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptunaSolver(Solver):
+class OptunaSolver(BlackBoxSolver):
     """Base of the Optuna adapters: subclasses say how to build the sampler from the cell's seed."""
 
     @abstractmethod

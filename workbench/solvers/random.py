@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from workbench.families.blackbox import BlackBoxSolver, SolverRun
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext, Solver, SolverRun
+from workbench.solvers.base import CellContext
 
 
 @solvers.register("random")
 @dataclass(frozen=True, kw_only=True)
-class RandomSearch(Solver):
+class RandomSearch(BlackBoxSolver):
     """Quasi-random search: a scrambled Sobol sequence seeded by the cell's seed."""
 
     #: scramble the Sobol sequence (Owen scrambling); unscrambled Sobol starts at the corner 0

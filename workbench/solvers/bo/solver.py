@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
+from workbench.families.blackbox import BlackBoxSolver, SolverRun
 from workbench.models import (
     DKLSurrogate,
     EnsembleSurrogate,
@@ -25,13 +26,13 @@ from workbench.models import (
     Surrogate,
 )
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext, Solver, SolverRun
+from workbench.solvers.base import CellContext
 from workbench.solvers.bo.core import ACQUISITIONS, AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
 
 
 @dataclass(frozen=True, kw_only=True)
-class BayesOpt(Solver):
+class BayesOpt(BlackBoxSolver):
     """Bayesian optimization with the ``surrogate`` model (any :class:`workbench.models.Surrogate`)."""
 
     #: the surrogate model's config

@@ -1,4 +1,4 @@
-"""Offline solvers: they propose ``k`` designs from a visible data set (see :mod:`workbench.offline`).
+"""Offline solvers: they propose ``k`` designs from a visible data set (see :mod:`workbench.families.offline`).
 
 ======================  ==================================================================================
 ``ga``                  gradient ascent on an MLP surrogate from the best visible designs (Design-Bench)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.offline import OfflineData, OfflineSolver, generator
+from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline.encoding import NetEncoding
 from workbench.solvers.offline.surrogate import MLPStack, Sharpness, SurrogateConfig, aggregate, fit_surrogate

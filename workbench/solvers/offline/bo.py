@@ -15,8 +15,8 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
+from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.models import GPSurrogate, Surrogate
-from workbench.offline import OfflineData, OfflineSolver, generator
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.bo.core import AcquisitionConfig, propose

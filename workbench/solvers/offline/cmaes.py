@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.offline import OfflineData, generator
+from workbench.families.offline import OfflineData, generator
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline.base import SurrogateSolver, check_int, check_positive, ignite

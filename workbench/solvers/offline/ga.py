@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from workbench.offline import OfflineData
+from workbench.families.offline import OfflineData
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline.base import SurrogateSolver, check_int, check_positive, ensemble, ignite

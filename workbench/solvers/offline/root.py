@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.offline import OfflineData, OfflineSolver, generator
+from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline.base import check_int, check_positive, standardized

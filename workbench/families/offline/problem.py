@@ -1,22 +1,15 @@
-"""Offline black-box optimization: a visible data set, a hidden oracle, and solvers that only see the data.
+"""Offline problems: a visible data set and a hidden oracle.
 
 An :class:`OfflineProblem` offers :meth:`~OfflineProblem.dataset` (the visible ``(X, y)`` pairs) and keeps
-its oracle behind :meth:`~OfflineProblem.oracle`, which refuses every call made outside the runner's
-scoring step (:func:`scoring`). An :class:`OfflineSolver` is given an :class:`OfflineData` (never the
-problem) and proposes ``k`` designs at once; the runner scores them with the oracle, records each as one
-trial (``step`` = candidate index) and reports normalized percentiles as Design-Bench does:
-``(y - y_min) / (y_max - y_min)`` with ``y_min`` and ``y_max`` taken over the task's full data, seen and
-unseen.
-
-Offline problems are maximized (every task of the field is stated that way); a task built from a function
-to minimize scores designs by the negated value.
+its oracle behind :meth:`~OfflineProblem.oracle`, which refuses every call made outside the family loop's
+scoring step (:func:`scoring`). Offline problems are maximized (every task of the field is stated that
+way); a task built from a function to minimize scores designs by the negated value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,14 +18,13 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
-from workbench.errors import InvalidProblemError, SolverError, WorkbenchError
+from workbench.errors import InvalidProblemError, WorkbenchError
 from workbench.problem import Problem
-from workbench.solvers.base import CellContext, Solver, SolverRun
 from workbench.space import Space
 
 
 class OracleAccessError(WorkbenchError, PermissionError):
-    """An offline problem's oracle was called outside the runner's scoring step."""
+    """An offline problem's oracle was called outside the loop's scoring step."""
 
 
 _SCORING: contextvars.ContextVar[bool] = contextvars.ContextVar("workbench_offline_scoring", default=False)
@@ -40,7 +32,7 @@ _SCORING: contextvars.ContextVar[bool] = contextvars.ContextVar("workbench_offli
 
 @contextlib.contextmanager
 def scoring() -> Iterator[None]:
-    """Open the oracles for the block: the runner scores proposals inside it (and so may tests)."""
+    """Open the oracles for the block: the family's loop scores proposals inside it (and so may tests)."""
     token = _SCORING.set(True)
     try:
         yield
@@ -93,10 +85,11 @@ class OfflineProblem(Problem):
     * :meth:`score` -> scores of native rows: the hidden oracle;
     * :meth:`score_range` -> ``(y_min, y_max)`` over the task's full data, for normalization.
 
-    Solvers never receive the problem; the runner calls :meth:`oracle`, which only answers inside
+    Solvers never receive the problem; the family's loop calls :meth:`oracle`, which only answers inside
     :func:`scoring`."""
 
     direction = "maximize"
+    family: ClassVar[str] = "offline"
     #: how many designs each solver proposes per seed, unless the study says otherwise
     candidates: ClassVar[int] = 128
 
@@ -122,10 +115,10 @@ class OfflineProblem(Problem):
         return self._cached
 
     def oracle(self, X: Tensor) -> Tensor:
-        """Scores of proposed designs; only inside :func:`scoring` (the runner's scoring step)."""
+        """Scores of proposed designs; only inside :func:`scoring` (the loop's scoring step)."""
         if not _SCORING.get():
             raise OracleAccessError(
-                f"the oracle of offline problem {self.name!r} is hidden: only the runner scores proposals"
+                f"the oracle of offline problem {self.name!r} is hidden: only the study's loop scores proposals"
             )
         return self.score(X)
 
@@ -147,38 +140,3 @@ def validate_offline(problem: OfflineProblem, where: str = "problem") -> None:
     lo, hi = problem.score_range()
     if not (hi > lo):
         raise InvalidProblemError(f"{where}.score_range() must have y_max > y_min, but got ({lo}, {hi})")
-
-
-@dataclass(frozen=True, kw_only=True)
-class OfflineSolver(Solver):
-    """Base of offline solvers: keyword-only frozen dataclasses implementing :meth:`propose`."""
-
-    requires: ClassVar[tuple[type, ...]] = (Offline,)
-
-    @abstractmethod
-    def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
-        """``k`` designs (``k x dim`` native rows inside ``data.space``) from the visible data alone.
-
-        ``cell`` gives the seed and the device; draw every random number from generators seeded by it."""
-
-    def start(self, cell: CellContext) -> SolverRun:
-        raise SolverError(f"solver {self.label!r} is offline: it proposes from a data set and cannot be asked online")
-
-    def replace(self, **changes: Any) -> OfflineSolver:
-        return dataclasses.replace(self, **changes)
-
-
-def generator(cell: CellContext, salt: int = 0) -> torch.Generator:
-    """A generator on the CPU seeded by the cell's seed (and ``salt``, to keep separate streams apart)."""
-    g = torch.Generator()
-    g.manual_seed(int(cell.seed) * 1_000_003 + int(salt))
-    return g
-
-
-def percentiles(normalized: Tensor, qs: tuple[float, ...] = (100.0, 80.0, 50.0)) -> Tensor:
-    """The papers' summary of ``k`` normalized scores: the 100th (best), 80th and 50th percentiles.
-    Failed (NaN) candidates are left out; all failed gives NaN."""
-    ok = normalized[torch.isfinite(normalized)]
-    if ok.numel() == 0:
-        return torch.full((len(qs),), float("nan"), dtype=torch.float64)
-    return torch.quantile(ok.to(torch.float64), torch.tensor([q / 100.0 for q in qs], dtype=torch.float64))

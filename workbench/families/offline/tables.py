@@ -21,7 +21,7 @@ def _fmt(x: float) -> str:
 def offline_tables(ds: xr.Dataset, metric: str = "p100", drop: tuple[str, ...] = ()) -> str:
     """Markdown: a score table (mean ± std [seeds], mean over tasks, mean rank) and a time table, without
     the solvers in ``drop`` (so that a solver missing on a task does not shrink the others' summary)."""
-    if ds.attrs.get("kind") != "offline":
+    if ds.attrs.get("family") != "offline":
         raise ValueError("offline_tables needs the results of an offline study")
     unknown = sorted(set(drop) - {str(s) for s in ds.solver.values})
     if unknown:
@@ -44,7 +44,7 @@ def offline_tables(ds: xr.Dataset, metric: str = "p100", drop: tuple[str, ...] =
         overall = _fmt(float(np.mean(mean[i, complete]))) if complete else "—"
         rank = f"{np.mean(ranks[i]):.2f}" if complete else "—"
         lines.append(f"| {s} | " + " | ".join(cells) + f" | {overall} | {rank} |")
-    elapsed = ds["elapsed"].isel(candidate=-1).median("seed", skipna=True)
+    elapsed = ds["elapsed"].isel(step=-1).median("seed", skipna=True)
     lines += ["", "| solver | " + " | ".join(f"{t} s/seed" for t in tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
     for s in solvers:
         cells = []
