@@ -29,9 +29,9 @@ import numpy as np
 import optuna
 import xarray as xr
 
-from workbench.dashboard.catalog import find_studies, read_study
-from workbench.dashboard.live import open_readonly
-from workbench.dashboard.views import cell_trials, compare_convergence, convergence, leaderboard_markdown
+from workbench.browse.folders import find_studies, read_study
+from workbench.browse.live import open_readonly
+from workbench.browse.views import cell_trials, compare_convergence, convergence, leaderboard_markdown
 from workbench.results import best_so_far, write_results
 
 P, S, R, T = 5, 8, 10, 200
@@ -131,7 +131,7 @@ def browser_times(root: Path) -> dict[str, float]:
     if chromium is None:
         return {}
     from tests.dashboard.test_browser import COLORS
-    from workbench.dashboard.serve import wait_for_port
+    from workbench.browse.serve import wait_for_port
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,1 +1,1 @@
-"""The workbench dashboard (Streamlit): thin pages over workbench.dashboard's pure functions."""
+"""The workbench dashboard (Streamlit): thin pages over workbench.browse's pure functions."""

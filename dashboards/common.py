@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 import xarray as xr
 
-from workbench.dashboard.catalog import (
+from workbench.browse.folders import (
     StudyEntry,
     StudyFolder,
     UnsafePathError,
@@ -21,9 +21,9 @@ from workbench.dashboard.catalog import (
     study_folder,
     study_table,
 )
-from workbench.dashboard.live import StorageCell, open_readonly, storage_cells
-from workbench.dashboard.serve import RUNS_ENV
-from workbench.dashboard.views import compare_convergence, convergence, final_table, leaderboard_markdown
+from workbench.browse.live import StorageCell, open_readonly, storage_cells
+from workbench.browse.serve import RUNS_ENV
+from workbench.browse.views import compare_convergence, convergence, final_table, leaderboard_markdown
 from workbench.results import Series, load_results
 
 REFRESH_SECONDS = 5

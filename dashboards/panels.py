@@ -1,5 +1,5 @@
 """Blocks of drawing the pages share: the convergence figure, the leaderboard, export buttons. They draw
-what ``dashboards.common`` reads and ``workbench.dashboard`` computes."""
+what ``dashboards.common`` reads and ``workbench.browse`` computes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards.common import convergence_of, leaderboard_of
-from workbench.dashboard.catalog import StudyEntry
+from workbench.browse.folders import StudyEntry
 from workbench.report import metric_of, title
 
 

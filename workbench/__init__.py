@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from workbench.budget import Budget
 from workbench.errors import (
     CapabilityError,
     EvaluationError,
@@ -16,7 +17,8 @@ from workbench.errors import (
     UnknownNameError,
     WorkbenchError,
 )
-from workbench.problem import FunctionProblem, Negated, Noisy, Problem, Queryable, problem
+from workbench.family import Family, Metric, families
+from workbench.problem import Costed, FunctionProblem, Negated, Noisy, Problem, Queryable, problem
 from workbench.space import Categorical, Integer, Real, Sequence, Space
 from workbench.study import Study
 
@@ -25,15 +27,19 @@ __version__ = "0.1.0"
 logging.getLogger("workbench").addHandler(logging.NullHandler())
 
 __all__ = [
+    "Budget",
     "CapabilityError",
     "Categorical",
+    "Costed",
     "EvaluationError",
+    "Family",
     "FunctionProblem",
     "Integer",
     "InvalidConfigError",
     "InvalidProblemError",
     "InvalidSpaceError",
     "InvalidStudyError",
+    "Metric",
     "Negated",
     "Noisy",
     "Problem",
@@ -46,5 +52,6 @@ __all__ = [
     "StudyFileError",
     "UnknownNameError",
     "WorkbenchError",
+    "families",
     "problem",
 ]

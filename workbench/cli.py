@@ -70,8 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("target", help="a run folder (runs/NAME), its results.nc, or a study file to rebuild from")
     _storage_options(report)
     report.add_argument("--metric", default=None,
-                        help="the score ranked: one of the study family's metrics (default: its first; black-box: "
-                             "best, regret; offline: p100, p80, p50, best, regret)")
+                        help="the score ranked: one of the study family's metrics (default: its first; "
+                             "`workbench list families` shows them)")
 
     dash = sub.add_parser("dashboard", help="serve the dashboard over a runs folder")
     dash.add_argument("runs_dir", nargs="?", default="runs", help="the runs folder (default: runs)")
@@ -267,7 +267,7 @@ def _print_board(path: Path, metric: str | None, console: Any) -> None:
 
 
 def _dashboard(args: Any, console: Any) -> int:
-    from workbench.dashboard.serve import serve
+    from workbench.browse.serve import serve
 
     runs_dir = Path(args.runs_dir)
     if not runs_dir.is_dir():

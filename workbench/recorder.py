@@ -193,9 +193,9 @@ class History:
     def __len__(self) -> int:
         return int(self.values.shape[0])
 
-    def spent(self, upto: int | None = None) -> dict[str, float]:
-        """Cumulative cost on each axis over the first ``upto`` steps (all by default)."""
-        return {axis: float(c[:upto].sum()) for axis, c in self.costs.items()}
+    def spent(self) -> dict[str, float]:
+        """Cumulative cost on each axis over the recorded steps."""
+        return {axis: float(c.sum()) for axis, c in self.costs.items()}
 
 
 def kept_trials(trials: list[Any]) -> dict[int, Any]:

@@ -7,7 +7,7 @@ from dashboards.common import cells, live, pick_study, trials
 from dashboards.panels import export_buttons
 from workbench.artifacts import FOLDER as ARTIFACTS_FOLDER
 from workbench.artifacts import Artifacts
-from workbench.dashboard.views import artifact_value, cell_artifacts, cell_trials, declared_space, parameter_columns
+from workbench.browse.views import artifact_value, cell_artifacts, cell_trials, declared_space, parameter_columns
 
 
 def show_artifacts(refs, store) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboards.common import live, pick_study
 from dashboards.panels import show_convergence
-from workbench.dashboard.views import Y_KINDS, x_kinds
+from workbench.browse.views import Y_KINDS, x_kinds
 
 st.title("Convergence")
 entry = pick_study()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, workbench_cmd
-from workbench.dashboard.serve import wait_for_port
+from workbench.browse.serve import wait_for_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"

@@ -147,7 +147,7 @@ def test_a_study_name_escaping_the_runs_folder_is_refused(page, name):
 
 def test_figures_export_as_png_offline(runs):
     from dashboards.panels import curves_chart, png
-    from workbench.dashboard.views import convergence
+    from workbench.browse.views import convergence
     from workbench.results import load_results
 
     frame = convergence(load_results(runs / "tiny"))

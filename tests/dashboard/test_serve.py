@@ -12,8 +12,8 @@ import time
 import pytest
 
 from tests.conftest import workbench_cmd
+from workbench.browse.serve import command, port_free, url, wait_for_port
 from workbench.cli import main
-from workbench.dashboard.serve import command, port_free, url, wait_for_port
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import optuna
 import pytest
 import xarray as xr
 
-from workbench.dashboard.catalog import (
+from workbench.browse.folders import (
     UnsafePathError,
     cell_counts,
     find_studies,
@@ -20,8 +20,8 @@ from workbench.dashboard.catalog import (
     study_folder,
     study_table,
 )
-from workbench.dashboard.live import open_readonly, storage_cells
-from workbench.dashboard.views import (
+from workbench.browse.live import open_readonly, storage_cells
+from workbench.browse.views import (
     cell_trials,
     compare_convergence,
     convergence,

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import workbench_cmd
 from tests.families.bisection import Bisection, RegulaFalsi, RootProblem
 from workbench import Study
+from workbench.browse.views import convergence, x_kinds
 from workbench.budget import Budget
-from workbench.dashboard.views import convergence, x_kinds
 from workbench.errors import InvalidStudyError
 from workbench.recorder import Store
 from workbench.report import leaderboard

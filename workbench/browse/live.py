@@ -1,6 +1,6 @@
 """A study's storage as the dashboard reads it: the run folder's Optuna storage, opened read-only, and the
 workbench cells among its Optuna studies. The runner writes ``results.nc`` only now and then, while every
-step reaches the storage as it finishes; :func:`workbench.dashboard.catalog.read_study` turns these cells
+step reaches the storage as it finishes; :func:`workbench.browse.folders.read_study` turns these cells
 into a Dataset with the one results builder (:func:`workbench.results.build`), so a live view has the same
 variables as ``results.nc`` and is never older than the last step.
 

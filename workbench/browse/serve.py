@@ -52,7 +52,7 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen |
 
 def command(host: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "workbench.dashboard.launch", "run", str(APP),
+        sys.executable, "-m", "workbench.browse.launch", "run", str(APP),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
         "--logger.level", "error",

@@ -8,8 +8,8 @@ import sys
 import altair  # noqa: F401
 import streamlit.web.cli
 
-import workbench.dashboard.catalog  # noqa: F401
-import workbench.dashboard.views  # noqa: F401
+import workbench.browse.folders  # noqa: F401
+import workbench.browse.views  # noqa: F401
 
 if __name__ == "__main__":
     sys.exit(streamlit.web.cli.main())

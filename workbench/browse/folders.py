@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from workbench.dashboard.live import STORAGE_FILES, StorageCell, open_readonly, storage_cells
+from workbench.browse.live import STORAGE_FILES, StorageCell, open_readonly, storage_cells
 from workbench.errors import WorkbenchError
 from workbench.results import RESULTS_FILE, Series, build, layout_from_cells, load_results
 
