@@ -7,7 +7,6 @@ asks the surrogate. Every proposal depends only on the cell's seed and the obser
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -28,6 +27,7 @@ from workbench.solvers import solvers
 from workbench.solvers.base import CellContext, Solver, SolverRun
 from workbench.solvers.bo.core import ACQUISITIONS, AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
+from workbench.validation import check_choice, check_int, check_number, check_positive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,25 +62,13 @@ class BayesOpt(Solver):
         name = type(self).__name__
         if not isinstance(self.surrogate, Surrogate):
             raise InvalidConfigError(f"{name}.surrogate must be a workbench.models.Surrogate, but got {self.surrogate!r}")
-        if self.acquisition not in ACQUISITIONS:
-            raise InvalidConfigError(f"{name}.acquisition must be one of {ACQUISITIONS}, but got "
-                                     f"acquisition={self.acquisition!r}")
+        check_choice(self, "acquisition", self.acquisition, ACQUISITIONS)
         for f, low in (("n_initial", 1), ("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1),
                        ("maxiter", 1), ("ts_candidates", 2), ("local_starts", 0)):
-            value = getattr(self, f)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InvalidConfigError(f"{name}.{f} must be an int >= {low}, but got {f}={value!r}")
-        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not (
-            math.isfinite(self.beta) and self.beta > 0
-        ):
-            raise InvalidConfigError(f"{name}.beta must be a finite number > 0, but got beta={self.beta!r}")
-        if isinstance(self.ftol, bool) or not isinstance(self.ftol, (int, float)) or not 0 < self.ftol < 1:
-            raise InvalidConfigError(f"{name}.ftol must be a number in (0, 1), but got ftol={self.ftol!r}")
-        if isinstance(self.local_scale, bool) or not isinstance(self.local_scale, (int, float)) or not (
-            0 < self.local_scale <= 1
-        ):
-            raise InvalidConfigError(f"{name}.local_scale must be a number in (0, 1], but got "
-                                     f"local_scale={self.local_scale!r}")
+            check_int(self, f, getattr(self, f), low)
+        check_positive(self, "beta", self.beta)
+        check_number(self, "ftol", self.ftol, low=0, high=1, low_open=True, high_open=True)
+        check_number(self, "local_scale", self.local_scale, low=0, high=1, low_open=True)
         if self.raw_samples < self.num_restarts:
             raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
                                      f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")

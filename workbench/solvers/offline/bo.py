@@ -21,7 +21,7 @@ from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.bo.core import AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
-from workbench.solvers.offline.base import check_int
+from workbench.validation import check_choice, check_int
 
 
 @solvers.register("bo-qei")
@@ -50,12 +50,10 @@ class BatchBO(OfflineSolver):
         if not isinstance(self.surrogate, Surrogate):
             raise InvalidConfigError(f"{name}.surrogate must be a workbench.models.Surrogate, but got "
                                      f"{self.surrogate!r}")
-        if self.acquisition not in ("qlogei", "qlognei", "qucb"):
-            raise InvalidConfigError(f"{name}.acquisition must be 'qlogei', 'qlognei' or 'qucb', but got "
-                                     f"acquisition={self.acquisition!r}")
+        check_choice(self, "acquisition", self.acquisition, ("qlogei", "qlognei", "qucb"))
         for f in ("n_top", "mc_samples", "num_restarts", "raw_samples", "maxiter"):
-            check_int(self, f, 1)
-        check_int(self, "n_random", 0)
+            check_int(self, f, getattr(self, f), 1)
+        check_int(self, "n_random", self.n_random, 0)
         if self.raw_samples < self.num_restarts:
             raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
                                      f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
