@@ -75,5 +75,11 @@ class Solver(ABC):
         return [proto.__name__ for proto in self.requires if not isinstance(problem, proto)]
 
     def describe(self) -> dict[str, Any]:
-        options = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        def plain(value: Any) -> Any:  # a nested config (a surrogate, an acquisition) as a dict, not its repr
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+                return {"class": f"{type(value).__module__}.{type(value).__qualname__}", **fields}
+            return value
+
+        options = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         return {"name": self.label, "class": f"{type(self).__module__}.{type(self).__qualname__}", "options": options}

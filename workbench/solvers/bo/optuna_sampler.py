@@ -73,7 +73,7 @@ class BoSampler(BaseSampler):
         X = space.encode(records)
         y = X.new_tensor([sign * float(t.value) for t in trials])
         seed = (self.seed * 1_000_003 + len(trials)) % (2**31 - 1)
-        row = propose(self.solver.acquisition_config, self.solver.surrogate, Encoding(space), X, y, 1, seed=seed,
+        row = propose(self.solver.acquisition, self.solver.surrogate, Encoding(space), X, y, 1, seed=seed,
                       state=self._state, label=f"BoSampler({self.solver.label})")
         record = space.decode(row)[0]
         return {n: record[f"p{i}"] for i, n in enumerate(names)}

@@ -25,9 +25,9 @@ from workbench.models import (
 )
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext, Solver, SolverRun
-from workbench.solvers.bo.core import ACQUISITIONS, AcquisitionConfig, propose
+from workbench.solvers.bo.core import AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
-from workbench.validation import check_choice, check_int, check_number, check_positive
+from workbench.validation import check_int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,48 +38,17 @@ class BayesOpt(Solver):
     surrogate: Surrogate = field(default_factory=GPSurrogate)
     #: quasi-random evaluations before the surrogate takes over
     n_initial: int = 10
-    #: "qlognei" (noisy expected improvement, the default), "qlogei", "qucb" or "ts" (Thompson sampling)
-    acquisition: str = "qlognei"
-    #: exploration weight of qUCB
-    beta: float = 2.0
-    #: quasi-Monte Carlo samples of the acquisition functions
-    mc_samples: int = 128
-    #: starting points of the gradient-based acquisition optimization, and the raw samples they come from
-    num_restarts: int = 8
-    raw_samples: int = 256
-    #: L-BFGS-B iterations per restart
-    maxiter: int = 100
-    #: a restart stops when the acquisition's relative change per L-BFGS-B iteration falls below this
-    ftol: float = 1e-6
-    #: further starting points around the incumbent (the observed input with the best posterior mean): one
-    #: there, the others perturbed by ``local_scale`` (a fraction of the unit cube); 0 turns them off
-    local_starts: int = 2
-    local_scale: float = 1e-2
-    #: candidate points of Thompson sampling
-    ts_candidates: int = 1000
+    #: the acquisition function and its optimization
+    acquisition: AcquisitionConfig = field(default_factory=AcquisitionConfig)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
         if not isinstance(self.surrogate, Surrogate):
             raise InvalidConfigError(f"{name}.surrogate must be a workbench.models.Surrogate, but got {self.surrogate!r}")
-        check_choice(self, "acquisition", self.acquisition, ACQUISITIONS)
-        for f, low in (("n_initial", 1), ("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1),
-                       ("maxiter", 1), ("ts_candidates", 2), ("local_starts", 0)):
-            check_int(self, f, getattr(self, f), low)
-        check_positive(self, "beta", self.beta)
-        check_number(self, "ftol", self.ftol, low=0, high=1, low_open=True, high_open=True)
-        check_number(self, "local_scale", self.local_scale, low=0, high=1, low_open=True)
-        if self.raw_samples < self.num_restarts:
-            raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
-                                     f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
-
-    @property
-    def acquisition_config(self) -> AcquisitionConfig:
-        return AcquisitionConfig(acquisition=self.acquisition, beta=self.beta, mc_samples=self.mc_samples,
-                                 num_restarts=self.num_restarts, raw_samples=self.raw_samples,
-                                 maxiter=self.maxiter, ftol=self.ftol, local_starts=self.local_starts,
-                                 local_scale=self.local_scale,
-                                 ts_candidates=self.ts_candidates)
+        check_int(self, "n_initial", self.n_initial, 1)
+        if not isinstance(self.acquisition, AcquisitionConfig):
+            raise InvalidConfigError(f"{name}.acquisition must be an AcquisitionConfig, but got "
+                                     f"acquisition={self.acquisition!r}")
 
     def start(self, cell: CellContext) -> SolverRun:
         return BayesOptRun(self, cell)
@@ -90,7 +59,7 @@ class BayesOptRun(SolverRun):
 
     def __init__(self, solver: BayesOpt, cell: CellContext) -> None:
         self.solver = solver
-        self.config = solver.acquisition_config
+        self.config = solver.acquisition
         self.space = cell.space
         self.seed = cell.seed
         self.device = cell.device
