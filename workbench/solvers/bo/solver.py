@@ -96,19 +96,57 @@ class BayesOptRun(SolverRun):
         self.y = torch.cat([self.y, y.detach().to(self.device, torch.float64)])
 
 
-def _preset(name: str, surrogate: type[Surrogate], doc: str) -> type[BayesOpt]:
-    cls = dataclass(frozen=True, kw_only=True)(type(
-        f"BO{surrogate.kind.upper()}", (BayesOpt,),
-        {"__doc__": doc, "__module__": __name__,
-         "__annotations__": {"surrogate": "Surrogate"}, "surrogate": field(default_factory=surrogate)},
-    ))
-    return solvers.register(name)(cls)
+@solvers.register("bo-gp")
+@dataclass(frozen=True, kw_only=True)
+class BoGP(BayesOpt):
+    """BO with an exact GP (BoTorch SingleTaskGP defaults, noise floor 1e-6)."""
+
+    surrogate: Surrogate = field(default_factory=GPSurrogate)
 
 
-BoGP = _preset("bo-gp", GPSurrogate, "BO with an exact GP (BoTorch SingleTaskGP defaults, noise floor 1e-6).")
-BoDKL = _preset("bo-dkl", DKLSurrogate, "BO with deep kernel learning (MLP features into a Matérn kernel).")
-BoIBNN = _preset("bo-ibnn", IBNNSurrogate, "BO with the infinite-width BNN kernel.")
-BoEnsemble = _preset("bo-ensemble", EnsembleSurrogate, "BO with a deep ensemble.")
-BoHMC = _preset("bo-hmc", HMCSurrogate, "BO with a fully stochastic BNN sampled by HMC.")
-BoSGHMC = _preset("bo-sghmc", SGHMCSurrogate, "BO with a BNN sampled by stochastic-gradient HMC.")
-BoLaplace = _preset("bo-laplace", LaplaceSurrogate, "BO with a linearized-Laplace BNN.")
+@solvers.register("bo-dkl")
+@dataclass(frozen=True, kw_only=True)
+class BoDKL(BayesOpt):
+    """BO with deep kernel learning (MLP features into a Matérn kernel)."""
+
+    surrogate: Surrogate = field(default_factory=DKLSurrogate)
+
+
+@solvers.register("bo-ibnn")
+@dataclass(frozen=True, kw_only=True)
+class BoIBNN(BayesOpt):
+    """BO with the infinite-width BNN kernel."""
+
+    surrogate: Surrogate = field(default_factory=IBNNSurrogate)
+
+
+@solvers.register("bo-ensemble")
+@dataclass(frozen=True, kw_only=True)
+class BoEnsemble(BayesOpt):
+    """BO with a deep ensemble."""
+
+    surrogate: Surrogate = field(default_factory=EnsembleSurrogate)
+
+
+@solvers.register("bo-hmc")
+@dataclass(frozen=True, kw_only=True)
+class BoHMC(BayesOpt):
+    """BO with a fully stochastic BNN sampled by HMC."""
+
+    surrogate: Surrogate = field(default_factory=HMCSurrogate)
+
+
+@solvers.register("bo-sghmc")
+@dataclass(frozen=True, kw_only=True)
+class BoSGHMC(BayesOpt):
+    """BO with a BNN sampled by stochastic-gradient HMC."""
+
+    surrogate: Surrogate = field(default_factory=SGHMCSurrogate)
+
+
+@solvers.register("bo-laplace")
+@dataclass(frozen=True, kw_only=True)
+class BoLaplace(BayesOpt):
+    """BO with a linearized-Laplace BNN."""
+
+    surrogate: Surrogate = field(default_factory=LaplaceSurrogate)
