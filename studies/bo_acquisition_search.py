@@ -13,17 +13,18 @@ See docs/bo.md ("Acquisition search and kernel") for the measured table.
 from problems.synthetic import Branin, Hartmann
 from workbench import Study
 from workbench.models import GPSurrogate
-from workbench.solvers.bo import BoGP
+from workbench.solvers.bo import AcquisitionConfig, BoGP
 
 study = Study(
     name="bo-acquisition-search",
     problems=[Branin(), Hartmann(dim=6)],
     solvers=[
         BoGP(),
-        BoGP(local_starts=0, name="bo-gp-no-local-starts"),
+        BoGP(acquisition=AcquisitionConfig(local_starts=0), name="bo-gp-no-local-starts"),
         BoGP(surrogate=GPSurrogate(kernel="matern52"), name="bo-gp-matern52"),
-        BoGP(acquisition="qlogei", surrogate=GPSurrogate(noise=1e-6), name="bo-gp-noise-free-ei"),
-        BoGP(ftol=1e-9, name="bo-gp-ftol-1e-9"),
+        BoGP(acquisition=AcquisitionConfig(acquisition="qlogei"), surrogate=GPSurrogate(noise=1e-6),
+             name="bo-gp-noise-free-ei"),
+        BoGP(acquisition=AcquisitionConfig(ftol=1e-9), name="bo-gp-ftol-1e-9"),
         "optuna-gp",
     ],
     seeds=range(10),

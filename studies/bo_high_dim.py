@@ -10,14 +10,15 @@ samples, 10 L-BFGS-B iterations, no starts at the incumbent) instead of the defa
 from problems.synthetic import StyblinskiTang
 from workbench import Study
 from workbench.solvers import solvers
+from workbench.solvers.bo import AcquisitionConfig
 
-SHORT_SEARCH = dict(num_restarts=2, raw_samples=16, maxiter=10, local_starts=0)
+SHORT_SEARCH = AcquisitionConfig(num_restarts=2, raw_samples=16, maxiter=10, local_starts=0)
 NAMES = ["bo-gp", "bo-dkl", "bo-ibnn", "bo-ensemble", "bo-hmc", "bo-sghmc", "bo-laplace"]
 
 study = Study(
     name="bo-high-dim",
     problems=[StyblinskiTang(dim=50)],
-    solvers=[solvers.get(n)(**SHORT_SEARCH, name=f"{n}-short-search") for n in NAMES],
+    solvers=[solvers.get(n)(acquisition=SHORT_SEARCH, name=f"{n}-short-search") for n in NAMES],
     seeds=range(5),
     budget=50,
 )

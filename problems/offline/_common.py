@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from workbench import validation
 from workbench.errors import InvalidProblemError, WorkbenchError
 from workbench.space import Space
 
@@ -36,15 +37,14 @@ def lowest_share_mask(y: Tensor, percentile: float) -> Tensor:
 
 
 def check_percentile(owner: str, percentile: object) -> float:
-    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not (0.0 < percentile <= 100.0):
-        raise InvalidProblemError(f"{owner}.percentile must be a number in (0, 100], but got percentile={percentile!r}")
-    return float(percentile)
+    """A number in (0, 100], as a float."""
+    return float(validation.check_number(owner, "percentile", percentile, low=0, high=100, low_open=True,
+                                         error=InvalidProblemError))
 
 
 def check_int(owner: str, field: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InvalidProblemError(f"{owner}.{field} must be an int >= {low}, but got {field}={value!r}")
-    return value
+    """:func:`workbench.validation.check_int`, raising :class:`InvalidProblemError`."""
+    return validation.check_int(owner, field, value, low, error=InvalidProblemError)
 
 
 def check_seed(owner: str, seed: object) -> int:

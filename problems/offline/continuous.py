@@ -74,20 +74,25 @@ class OfflineFunction(OfflineProblem):
         return {**super().describe(), "inner": self.inner.describe()}
 
 
-def _registered(name: str, function: type[Problem], dim: int, doc: str) -> type[OfflineFunction]:
-    def __init__(self: OfflineFunction, **options: Any) -> None:
-        OfflineFunction.__init__(self, function(dim=dim), **{"name": name, **options})
+@catalog.register("offline-ackley32")
+class OfflineAckley32(OfflineFunction):
+    """Ackley in 32-D as an offline task: 8192 Sobol points, the worse half visible."""
 
-    cls = type(f"Offline{function.__name__}{dim}", (OfflineFunction,),
-               {"__init__": __init__, "__doc__": doc, "__module__": __name__})
-    return catalog.register(name)(cls)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(Ackley(dim=32), **{"name": "offline-ackley32", **options})
 
 
-OfflineAckley32 = _registered(
-    "offline-ackley32", Ackley, 32, "Ackley in 32-D as an offline task: 8192 Sobol points, the worse half visible.")
-OfflineRosenbrock20 = _registered(
-    "offline-rosenbrock20", Rosenbrock, 20,
-    "Rosenbrock in 20-D as an offline task: 8192 Sobol points, the worse half visible.")
-OfflineStyblinskiTang50 = _registered(
-    "offline-styblinskitang50", StyblinskiTang, 50,
-    "Styblinski-Tang in 50-D as an offline task: 8192 Sobol points, the worse half visible.")
+@catalog.register("offline-rosenbrock20")
+class OfflineRosenbrock20(OfflineFunction):
+    """Rosenbrock in 20-D as an offline task: 8192 Sobol points, the worse half visible."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(Rosenbrock(dim=20), **{"name": "offline-rosenbrock20", **options})
+
+
+@catalog.register("offline-styblinskitang50")
+class OfflineStyblinskiTang50(OfflineFunction):
+    """Styblinski-Tang in 50-D as an offline task: 8192 Sobol points, the worse half visible."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(StyblinskiTang(dim=50), **{"name": "offline-styblinskitang50", **options})

@@ -37,6 +37,7 @@ from workbench.errors import InvalidProblemError
 from workbench.families.offline import OfflineProblem
 from workbench.problem import catalog, validate_problem
 from workbench.space import Sequence, Space
+from workbench.validation import check_number
 
 _LETTERS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 
@@ -150,8 +151,7 @@ class Ehrlich(OfflineProblem):
             raise InvalidProblemError(
                 f"Ehrlich.quantization must divide motif_length={motif_length}, but got quantization={quantization!r}"
             )
-        if isinstance(epistasis, bool) or not isinstance(epistasis, (int, float)) or not 0.0 <= epistasis <= 1.0:
-            raise InvalidProblemError(f"Ehrlich.epistasis must be a number in [0, 1], but got epistasis={epistasis!r}")
+        check_number(owner, "epistasis", epistasis, low=0, high=1, error=InvalidProblemError)
         self.seed = check_seed(owner, seed)
         self.pool = check_int(owner, "pool", pool, 2)
         self.percentile = check_percentile(owner, percentile)

@@ -17,14 +17,15 @@ from workbench.errors import InvalidConfigError
 from workbench.models.base import FitError
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
-from workbench.solvers.bo import BayesOpt, BoGP
+from workbench.solvers.bo import AcquisitionConfig, BayesOpt, BoGP
 from workbench.solvers.bo.benchmark import benchmark_tables
 from workbench.solvers.bo.optuna_sampler import BoSampler
 from workbench.testing import run_cells
 
 from .test_bo_models import TINY
 
-FAST = dict(n_initial=5, num_restarts=2, raw_samples=32, mc_samples=32, maxiter=30)
+SEARCH = dict(num_restarts=2, raw_samples=32, mc_samples=32, maxiter=30)
+FAST = dict(n_initial=5, acquisition=AcquisitionConfig(**SEARCH))
 NAMES = {"gp": "bo-gp", "ibnn": "bo-ibnn", "dkl": "bo-dkl", "ensemble": "bo-ensemble", "hmc": "bo-hmc",
          "sghmc": "bo-sghmc", "laplace": "bo-laplace"}
 
@@ -57,7 +58,8 @@ def test_short_run_improves_on_its_initial_design(kind):
 
 @pytest.mark.parametrize("acquisition", ["qlogei", "qucb", "ts"])
 def test_other_acquisitions_propose_batches(acquisition):
-    X, y, _ = _run(BoGP(acquisition=acquisition, ts_candidates=200, **FAST), Branin(), 11, batch=3)
+    solver = BoGP(n_initial=5, acquisition=AcquisitionConfig(acquisition=acquisition, ts_candidates=200, **SEARCH))
+    X, y, _ = _run(solver, Branin(), 11, batch=3)
     assert len(X) == 12 and len({tuple(r) for r in X.tolist()}) == 12
     assert float(y[6:].min()) < float(y[:6].max())
 
@@ -106,14 +108,20 @@ def test_a_failed_neural_fit_falls_back_to_the_gp(monkeypatch, caplog):
                for r in caplog.records)
 
 
-@pytest.mark.parametrize(
-    "options",
-    [dict(acquisition="ei"), dict(n_initial=0), dict(beta=-1.0), dict(num_restarts=10, raw_samples=5),
-     dict(ftol=0.0), dict(surrogate="gp"), dict(local_starts=-1), dict(local_scale=0.0), dict(local_scale=2)],
-)
+@pytest.mark.parametrize("options", [dict(acquisition="ei"), dict(n_initial=0), dict(surrogate="gp")])
 def test_invalid_options_are_refused_naming_the_field(options):
     with pytest.raises(InvalidConfigError, match=next(iter(options))):
         BoGP(**options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(acquisition="ei"), dict(beta=-1.0), dict(num_restarts=10, raw_samples=5), dict(ftol=0.0),
+     dict(local_starts=-1), dict(local_scale=0.0), dict(local_scale=2)],
+)
+def test_invalid_acquisition_options_are_refused_naming_the_field(options):
+    with pytest.raises(InvalidConfigError, match=rf"AcquisitionConfig\b.*{next(iter(options))}"):
+        BoGP(acquisition=AcquisitionConfig(**options))
 
 
 def test_the_optuna_sampler_runs_inside_a_plain_optuna_study(monkeypatch):

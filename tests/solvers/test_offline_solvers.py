@@ -14,6 +14,7 @@ from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineProblem, OfflineSolver, generator, scoring
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
+from workbench.solvers.bo import AcquisitionConfig
 from workbench.solvers.offline import (
     ROOT,
     BridgeConfig,
@@ -45,7 +46,8 @@ FAST: dict[str, dict] = {
     "cmaes-surrogate": dict(iterations=5),
     "ignite-cmaes": dict(iterations=5, surrogate=dataclasses.replace(TINY, sharpness=Sharpness())),
     "root": TINY_ROOT,
-    "bo-qei": dict(n_top=16, n_random=16, mc_samples=8, num_restarts=1, raw_samples=8, maxiter=5),
+    "bo-qei": dict(n_top=16, n_random=16, acquisition=AcquisitionConfig(acquisition="qlogei", mc_samples=8,
+                                                                        num_restarts=1, raw_samples=8, maxiter=5)),
 }
 
 

@@ -18,6 +18,7 @@ from workbench.errors import InvalidConfigError
 from workbench.models.base import FitError, Surrogate
 from workbench.models.mlp import MLPShape
 from workbench.models.sampled import SampledFunctionModel
+from workbench.validation import check_choice, check_positive
 
 NN_DTYPE = torch.float32
 
@@ -48,14 +49,10 @@ class NeuralSurrogate(Surrogate):
             isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden
         ):
             raise InvalidConfigError(f"{name}.hidden must be a non-empty tuple of ints >= 1, but got hidden={hidden!r}")
-        if self.activation not in ("tanh", "relu", "silu"):
-            raise InvalidConfigError(
-                f"{name}.activation must be 'tanh', 'relu' or 'silu', but got activation={self.activation!r}"
-            )
+        check_choice(self, "activation", self.activation, ("tanh", "relu", "silu"))
         for field in ("prior_std", "noise_scale", "input_scale"):
-            check_positive(self, field)
-        if self.noise_var is not None:
-            check_positive(self, "noise_var")
+            check_positive(self, field, getattr(self, field))
+        check_positive(self, "noise_var", self.noise_var, optional=True)
 
     def shape(self, in_dim: int) -> MLPShape:
         return MLPShape(in_dim, tuple(self.hidden), 1, self.activation, self.input_scale)
@@ -77,17 +74,6 @@ class NeuralSurrogate(Surrogate):
         prior = 0.5 * (theta**2).sum(-1) / self.prior_std**2
         noise_prior = 0.5 * ((log_var - self.noise_loc) / self.noise_scale) ** 2
         return scale * nll + prior + noise_prior
-
-
-def check_positive(owner: object, field: str, *, integer: bool = False, minimum: float = 0.0) -> None:
-    """Raise InvalidConfigError unless ``owner.field`` is a number > ``minimum`` (an int when ``integer``)."""
-    value = getattr(owner, field)
-    ok = not isinstance(value, bool) and isinstance(value, int if integer else (int, float))
-    if not ok or not math.isfinite(value) or (value <= minimum if not integer else value < minimum):
-        kind = "an int >=" if integer else "a number >"
-        raise InvalidConfigError(
-            f"{type(owner).__name__}.{field} must be {kind} {minimum:g}, but got {field}={value!r}"
-        )
 
 
 def as_nn(X: Tensor, Y: Tensor) -> tuple[Tensor, Tensor]:

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from workbench.errors import InvalidConfigError
 from workbench.models.base import FitError, Surrogate, check_finite
 from workbench.models.mlp import MLPShape
+from workbench.validation import check_int
 
 
 class FeatureMap(nn.Module):
@@ -67,9 +68,7 @@ class DKLSurrogate(Surrogate):
 
     def __post_init__(self) -> None:
         for field in ("features", "steps", "warm_steps"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidConfigError(f"DKLSurrogate.{field} must be an int >= 1, but got {field}={value!r}")
+            check_int(self, field, getattr(self, field), 1)
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise InvalidConfigError(f"DKLSurrogate.lr must be > 0, but got lr={self.lr!r}")
 

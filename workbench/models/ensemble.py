@@ -11,7 +11,8 @@ import torch
 from botorch.models.model import Model
 from torch import Tensor
 
-from workbench.models.bnn import NeuralSurrogate, as_nn, check_positive, initial_state, map_fit, sampled_model
+from workbench.models.bnn import NeuralSurrogate, as_nn, initial_state, map_fit, sampled_model
+from workbench.validation import check_int, check_positive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,9 +27,9 @@ class EnsembleSurrogate(NeuralSurrogate):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive(self, "members", integer=True, minimum=2)
-        check_positive(self, "steps", integer=True, minimum=1)
-        check_positive(self, "lr")
+        check_int(self, "members", self.members, 2)
+        check_int(self, "steps", self.steps, 1)
+        check_positive(self, "lr", self.lr)
 
     def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
         x, y = as_nn(X, Y)

@@ -19,7 +19,8 @@ from botorch.models.model import Model
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.models.bnn import NeuralSurrogate, as_nn, check_positive, initial_state, map_fit, sampled_model
+from workbench.models.bnn import NeuralSurrogate, as_nn, initial_state, map_fit, sampled_model
+from workbench.validation import check_int, check_positive
 
 
 @dataclass
@@ -116,8 +117,8 @@ class HMCSurrogate(NeuralSurrogate):
     def __post_init__(self) -> None:
         super().__post_init__()
         for field in ("chains", "warmup", "warm_warmup", "samples", "thin", "leapfrog", "map_steps"):
-            check_positive(self, field, integer=True, minimum=1)
-        check_positive(self, "lr")
+            check_int(self, field, getattr(self, field), 1)
+        check_positive(self, "lr", self.lr)
         if not (isinstance(self.target_accept, float) and 0.0 < self.target_accept < 1.0):
             raise InvalidConfigError(
                 f"HMCSurrogate.target_accept must be a float in (0, 1), but got target_accept={self.target_accept!r}"

@@ -26,8 +26,9 @@ from torch import Tensor
 from torch.func import jacrev, jvp, vmap
 
 from workbench.models.base import FitError
-from workbench.models.bnn import NN_DTYPE, NeuralSurrogate, as_nn, check_positive, initial_state, map_fit
+from workbench.models.bnn import NN_DTYPE, NeuralSurrogate, as_nn, initial_state, map_fit
 from workbench.models.sampled import SampledFunctionModel
+from workbench.validation import check_int, check_positive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,9 +43,9 @@ class LaplaceSurrogate(NeuralSurrogate):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive(self, "steps", integer=True, minimum=1)
-        check_positive(self, "samples", integer=True, minimum=2)
-        check_positive(self, "lr")
+        check_int(self, "steps", self.steps, 1)
+        check_int(self, "samples", self.samples, 2)
+        check_positive(self, "lr", self.lr)
 
     def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
         x, y = as_nn(X, Y)

@@ -19,7 +19,8 @@ from botorch.models.model import Model
 from torch import Tensor
 
 from workbench.models.base import FitError
-from workbench.models.bnn import NeuralSurrogate, as_nn, check_positive, initial_state, sampled_model
+from workbench.models.bnn import NeuralSurrogate, as_nn, initial_state, sampled_model
+from workbench.validation import check_int, check_positive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,9 +43,9 @@ class SGHMCSurrogate(NeuralSurrogate):
     def __post_init__(self) -> None:
         super().__post_init__()
         for field in ("chains", "burnin", "warm_burnin", "samples", "thin", "batch_size"):
-            check_positive(self, field, integer=True, minimum=1)
-        check_positive(self, "lr")
-        check_positive(self, "friction")
+            check_int(self, field, getattr(self, field), 1)
+        check_positive(self, "lr", self.lr)
+        check_positive(self, "friction", self.friction)
 
     def fit(self, X: Tensor, Y: Tensor, *, generator: torch.Generator, state: dict[str, Any]) -> Model:
         x, y = as_nn(X, Y)

@@ -62,7 +62,7 @@ class Solver:
 def _plain(value: Any) -> Any:
     """Options as JSON-able data: nested option dataclasses become dicts."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"class": type(value).__qualname__,
+        return {"class": f"{type(value).__module__}.{type(value).__qualname__}",
                 **{f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
     return value
 

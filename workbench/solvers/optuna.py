@@ -14,18 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from workbench.errors import InvalidConfigError
 from workbench.families.blackbox import BlackBoxSolver, SolverRun
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
-
-
-def _check_int(owner: object, field: str, minimum: int) -> None:
-    value = getattr(owner, field)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidConfigError(
-            f"{type(owner).__name__}.{field} must be an int >= {minimum}, but got {field}={value!r}"
-        )
+from workbench.validation import check_choice, check_int, check_positive
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +89,7 @@ class OptunaTPE(OptunaSolver):
     constant_liar: bool = False
 
     def __post_init__(self) -> None:
-        _check_int(self, "n_startup_trials", 0)
+        check_int(self, "n_startup_trials", self.n_startup_trials, 0)
 
     def make_sampler(self, seed: int) -> Any:
         import optuna
@@ -127,11 +119,9 @@ class OptunaCmaEs(OptunaSolver):
     with_margin: bool = False
 
     def __post_init__(self) -> None:
-        _check_int(self, "n_startup_trials", 0)
-        if self.popsize is not None:
-            _check_int(self, "popsize", 2)
-        if self.sigma0 is not None and not (isinstance(self.sigma0, (int, float)) and self.sigma0 > 0):
-            raise InvalidConfigError(f"OptunaCmaEs.sigma0 must be > 0 or None, but got sigma0={self.sigma0!r}")
+        check_int(self, "n_startup_trials", self.n_startup_trials, 0)
+        check_int(self, "popsize", self.popsize, 2, optional=True)
+        check_positive(self, "sigma0", self.sigma0, optional=True)
 
     def make_sampler(self, seed: int) -> Any:
         import optuna
@@ -158,7 +148,7 @@ class OptunaGP(OptunaSolver):
     deterministic_objective: bool = False
 
     def __post_init__(self) -> None:
-        _check_int(self, "n_startup_trials", 0)
+        check_int(self, "n_startup_trials", self.n_startup_trials, 0)
 
     def make_sampler(self, seed: int) -> Any:
         import optuna
@@ -181,10 +171,7 @@ class OptunaQMC(OptunaSolver):
     scramble: bool = True
 
     def __post_init__(self) -> None:
-        if self.qmc_type not in ("sobol", "halton"):
-            raise InvalidConfigError(
-                f"OptunaQMC.qmc_type must be 'sobol' or 'halton', but got qmc_type={self.qmc_type!r}"
-            )
+        check_choice(self, "qmc_type", self.qmc_type, ("sobol", "halton"))
 
     def make_sampler(self, seed: int) -> Any:
         import optuna

@@ -1,5 +1,6 @@
 """Bayesian optimization with pluggable surrogates (see :mod:`workbench.models`)."""
 
+from workbench.solvers.bo.core import AcquisitionConfig
 from workbench.solvers.bo.solver import (
     BayesOpt,
     BayesOptRun,
@@ -12,4 +13,5 @@ from workbench.solvers.bo.solver import (
     BoSGHMC,
 )
 
-__all__ = ["BayesOpt", "BayesOptRun", "BoDKL", "BoEnsemble", "BoGP", "BoHMC", "BoIBNN", "BoLaplace", "BoSGHMC"]
+__all__ = ["AcquisitionConfig", "BayesOpt", "BayesOptRun", "BoDKL", "BoEnsemble", "BoGP", "BoHMC", "BoIBNN",
+           "BoLaplace", "BoSGHMC"]

@@ -20,9 +20,11 @@ from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.sampling import manual_seed
 from torch import Tensor
 
+from workbench.errors import InvalidConfigError
 from workbench.models.base import FitError, Surrogate
 from workbench.models.gp import GPSurrogate, default_gp
 from workbench.solvers.bo.encoding import Encoding
+from workbench.validation import check_choice, check_int, check_number, check_positive
 
 log = logging.getLogger("workbench")
 
@@ -31,18 +33,40 @@ ACQUISITIONS = ("qlognei", "qlogei", "qucb", "ts")
 
 @dataclass(frozen=True, kw_only=True)
 class AcquisitionConfig:
-    """How proposals are chosen (the options of :class:`workbench.solvers.bo.BayesOpt`)."""
+    """How proposals are chosen: the ``acquisition`` option of the ``bo-*`` solvers and ``bo-qei``, e.g.
+    ``BoGP(acquisition=AcquisitionConfig(num_restarts=4))``."""
 
+    #: "qlognei" (noisy expected improvement, the default), "qlogei", "qucb" or "ts" (Thompson sampling)
     acquisition: str = "qlognei"
+    #: exploration weight of qUCB
     beta: float = 2.0
+    #: quasi-Monte Carlo samples of the acquisition functions
     mc_samples: int = 128
+    #: starting points of the gradient-based acquisition optimization, and the raw samples they come from
     num_restarts: int = 8
     raw_samples: int = 256
+    #: L-BFGS-B iterations per restart
     maxiter: int = 100
+    #: a restart stops when the acquisition's relative change per L-BFGS-B iteration falls below this
     ftol: float = 1e-6
+    #: further starting points around the incumbent (the observed input with the best posterior mean): one
+    #: there, the others perturbed by ``local_scale`` (a fraction of the unit cube); 0 turns them off
     local_starts: int = 2
     local_scale: float = 1e-2
+    #: candidate points of Thompson sampling
     ts_candidates: int = 1000
+
+    def __post_init__(self) -> None:
+        check_choice(self, "acquisition", self.acquisition, ACQUISITIONS)
+        for f, low in (("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1), ("maxiter", 1),
+                       ("ts_candidates", 2), ("local_starts", 0)):
+            check_int(self, f, getattr(self, f), low)
+        check_positive(self, "beta", self.beta)
+        check_number(self, "ftol", self.ftol, low=0, high=1, low_open=True, high_open=True)
+        check_number(self, "local_scale", self.local_scale, low=0, high=1, low_open=True)
+        if self.raw_samples < self.num_restarts:
+            raise InvalidConfigError(f"AcquisitionConfig: raw_samples >= num_restarts must hold, but got "
+                                     f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
 
 
 def standardize(y: Tensor) -> Tensor:

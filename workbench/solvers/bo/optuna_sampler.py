@@ -30,6 +30,7 @@ from workbench.solvers.bo.core import propose
 from workbench.solvers.bo.encoding import Encoding
 from workbench.solvers.bo.solver import BayesOpt
 from workbench.space import Categorical, Integer, Real, Space
+from workbench.validation import check_int
 
 
 class BoSampler(BaseSampler):
@@ -41,10 +42,7 @@ class BoSampler(BaseSampler):
         declared = resolve_solver(solver)
         if not isinstance(declared, BayesOpt):
             raise InvalidConfigError(f"BoSampler.solver must be a bo-* solver, but got solver={solver!r}")
-        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) or n_startup_trials < 2:
-            raise InvalidConfigError(
-                f"BoSampler.n_startup_trials must be an int >= 2, but got n_startup_trials={n_startup_trials!r}"
-            )
+        check_int("BoSampler", "n_startup_trials", n_startup_trials, 2)
         self.solver = declared
         self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
         self.n_startup_trials = n_startup_trials
@@ -75,7 +73,7 @@ class BoSampler(BaseSampler):
         X = space.encode(records)
         y = X.new_tensor([sign * float(t.value) for t in trials])
         seed = (self.seed * 1_000_003 + len(trials)) % (2**31 - 1)
-        row = propose(self.solver.acquisition_config, self.solver.surrogate, Encoding(space), X, y, 1, seed=seed,
+        row = propose(self.solver.acquisition, self.solver.surrogate, Encoding(space), X, y, 1, seed=seed,
                       state=self._state, label=f"BoSampler({self.solver.label})")
         record = space.decode(row)[0]
         return {n: record[f"p{i}"] for i, n in enumerate(names)}

@@ -7,7 +7,6 @@ asks the surrogate. Every proposal depends only on the cell's seed and the obser
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -27,8 +26,9 @@ from workbench.models import (
 )
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
-from workbench.solvers.bo.core import ACQUISITIONS, AcquisitionConfig, propose
+from workbench.solvers.bo.core import AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
+from workbench.validation import check_int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,60 +39,17 @@ class BayesOpt(BlackBoxSolver):
     surrogate: Surrogate = field(default_factory=GPSurrogate)
     #: quasi-random evaluations before the surrogate takes over
     n_initial: int = 10
-    #: "qlognei" (noisy expected improvement, the default), "qlogei", "qucb" or "ts" (Thompson sampling)
-    acquisition: str = "qlognei"
-    #: exploration weight of qUCB
-    beta: float = 2.0
-    #: quasi-Monte Carlo samples of the acquisition functions
-    mc_samples: int = 128
-    #: starting points of the gradient-based acquisition optimization, and the raw samples they come from
-    num_restarts: int = 8
-    raw_samples: int = 256
-    #: L-BFGS-B iterations per restart
-    maxiter: int = 100
-    #: a restart stops when the acquisition's relative change per L-BFGS-B iteration falls below this
-    ftol: float = 1e-6
-    #: further starting points around the incumbent (the observed input with the best posterior mean): one
-    #: there, the others perturbed by ``local_scale`` (a fraction of the unit cube); 0 turns them off
-    local_starts: int = 2
-    local_scale: float = 1e-2
-    #: candidate points of Thompson sampling
-    ts_candidates: int = 1000
+    #: the acquisition function and its optimization
+    acquisition: AcquisitionConfig = field(default_factory=AcquisitionConfig)
 
     def __post_init__(self) -> None:
         name = type(self).__name__
         if not isinstance(self.surrogate, Surrogate):
             raise InvalidConfigError(f"{name}.surrogate must be a workbench.models.Surrogate, but got {self.surrogate!r}")
-        if self.acquisition not in ACQUISITIONS:
-            raise InvalidConfigError(f"{name}.acquisition must be one of {ACQUISITIONS}, but got "
+        check_int(self, "n_initial", self.n_initial, 1)
+        if not isinstance(self.acquisition, AcquisitionConfig):
+            raise InvalidConfigError(f"{name}.acquisition must be an AcquisitionConfig, but got "
                                      f"acquisition={self.acquisition!r}")
-        for f, low in (("n_initial", 1), ("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1),
-                       ("maxiter", 1), ("ts_candidates", 2), ("local_starts", 0)):
-            value = getattr(self, f)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InvalidConfigError(f"{name}.{f} must be an int >= {low}, but got {f}={value!r}")
-        if isinstance(self.beta, bool) or not isinstance(self.beta, (int, float)) or not (
-            math.isfinite(self.beta) and self.beta > 0
-        ):
-            raise InvalidConfigError(f"{name}.beta must be a finite number > 0, but got beta={self.beta!r}")
-        if isinstance(self.ftol, bool) or not isinstance(self.ftol, (int, float)) or not 0 < self.ftol < 1:
-            raise InvalidConfigError(f"{name}.ftol must be a number in (0, 1), but got ftol={self.ftol!r}")
-        if isinstance(self.local_scale, bool) or not isinstance(self.local_scale, (int, float)) or not (
-            0 < self.local_scale <= 1
-        ):
-            raise InvalidConfigError(f"{name}.local_scale must be a number in (0, 1], but got "
-                                     f"local_scale={self.local_scale!r}")
-        if self.raw_samples < self.num_restarts:
-            raise InvalidConfigError(f"{name}: raw_samples >= num_restarts must hold, but got "
-                                     f"(raw_samples={self.raw_samples}, num_restarts={self.num_restarts})")
-
-    @property
-    def acquisition_config(self) -> AcquisitionConfig:
-        return AcquisitionConfig(acquisition=self.acquisition, beta=self.beta, mc_samples=self.mc_samples,
-                                 num_restarts=self.num_restarts, raw_samples=self.raw_samples,
-                                 maxiter=self.maxiter, ftol=self.ftol, local_starts=self.local_starts,
-                                 local_scale=self.local_scale,
-                                 ts_candidates=self.ts_candidates)
 
     def start(self, cell: CellContext) -> SolverRun:
         return BayesOptRun(self, cell)
@@ -103,7 +60,7 @@ class BayesOptRun(SolverRun):
 
     def __init__(self, solver: BayesOpt, cell: CellContext) -> None:
         self.solver = solver
-        self.config = solver.acquisition_config
+        self.config = solver.acquisition
         self.space = cell.space
         self.seed = cell.seed
         self.device = cell.device
@@ -140,19 +97,57 @@ class BayesOptRun(SolverRun):
         self.y = torch.cat([self.y, y.detach().to(self.device, torch.float64)])
 
 
-def _preset(name: str, surrogate: type[Surrogate], doc: str) -> type[BayesOpt]:
-    cls = dataclass(frozen=True, kw_only=True)(type(
-        f"BO{surrogate.kind.upper()}", (BayesOpt,),
-        {"__doc__": doc, "__module__": __name__,
-         "__annotations__": {"surrogate": "Surrogate"}, "surrogate": field(default_factory=surrogate)},
-    ))
-    return solvers.register(name)(cls)
+@solvers.register("bo-gp")
+@dataclass(frozen=True, kw_only=True)
+class BoGP(BayesOpt):
+    """BO with an exact GP (BoTorch SingleTaskGP defaults, noise floor 1e-6)."""
+
+    surrogate: Surrogate = field(default_factory=GPSurrogate)
 
 
-BoGP = _preset("bo-gp", GPSurrogate, "BO with an exact GP (BoTorch SingleTaskGP defaults, noise floor 1e-6).")
-BoDKL = _preset("bo-dkl", DKLSurrogate, "BO with deep kernel learning (MLP features into a Matérn kernel).")
-BoIBNN = _preset("bo-ibnn", IBNNSurrogate, "BO with the infinite-width BNN kernel.")
-BoEnsemble = _preset("bo-ensemble", EnsembleSurrogate, "BO with a deep ensemble.")
-BoHMC = _preset("bo-hmc", HMCSurrogate, "BO with a fully stochastic BNN sampled by HMC.")
-BoSGHMC = _preset("bo-sghmc", SGHMCSurrogate, "BO with a BNN sampled by stochastic-gradient HMC.")
-BoLaplace = _preset("bo-laplace", LaplaceSurrogate, "BO with a linearized-Laplace BNN.")
+@solvers.register("bo-dkl")
+@dataclass(frozen=True, kw_only=True)
+class BoDKL(BayesOpt):
+    """BO with deep kernel learning (MLP features into a Matérn kernel)."""
+
+    surrogate: Surrogate = field(default_factory=DKLSurrogate)
+
+
+@solvers.register("bo-ibnn")
+@dataclass(frozen=True, kw_only=True)
+class BoIBNN(BayesOpt):
+    """BO with the infinite-width BNN kernel."""
+
+    surrogate: Surrogate = field(default_factory=IBNNSurrogate)
+
+
+@solvers.register("bo-ensemble")
+@dataclass(frozen=True, kw_only=True)
+class BoEnsemble(BayesOpt):
+    """BO with a deep ensemble."""
+
+    surrogate: Surrogate = field(default_factory=EnsembleSurrogate)
+
+
+@solvers.register("bo-hmc")
+@dataclass(frozen=True, kw_only=True)
+class BoHMC(BayesOpt):
+    """BO with a fully stochastic BNN sampled by HMC."""
+
+    surrogate: Surrogate = field(default_factory=HMCSurrogate)
+
+
+@solvers.register("bo-sghmc")
+@dataclass(frozen=True, kw_only=True)
+class BoSGHMC(BayesOpt):
+    """BO with a BNN sampled by stochastic-gradient HMC."""
+
+    surrogate: Surrogate = field(default_factory=SGHMCSurrogate)
+
+
+@solvers.register("bo-laplace")
+@dataclass(frozen=True, kw_only=True)
+class BoLaplace(BayesOpt):
+    """BO with a linearized-Laplace BNN."""
+
+    surrogate: Surrogate = field(default_factory=LaplaceSurrogate)

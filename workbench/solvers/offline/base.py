@@ -13,6 +13,7 @@ from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.solvers.base import CellContext
 from workbench.solvers.offline.encoding import NetEncoding
 from workbench.solvers.offline.surrogate import MLPStack, Sharpness, SurrogateConfig, aggregate, fit_surrogate
+from workbench.validation import check_choice
 
 AGGREGATIONS = ("mean", "min")
 
@@ -55,9 +56,7 @@ class SurrogateSolver(OfflineSolver):
         name = type(self).__name__
         if not isinstance(self.surrogate, SurrogateConfig):
             raise InvalidConfigError(f"{name}.surrogate must be a SurrogateConfig, but got {self.surrogate!r}")
-        if self.aggregation not in AGGREGATIONS:
-            raise InvalidConfigError(f"{name}.aggregation must be one of {AGGREGATIONS}, but got "
-                                     f"aggregation={self.aggregation!r}")
+        check_choice(self, "aggregation", self.aggregation, AGGREGATIONS)
 
     def fit(self, data: OfflineData, cell: CellContext) -> Fitted:
         """Encode the visible data on the cell's device and train the surrogate on it."""
@@ -67,18 +66,6 @@ class SurrogateSolver(OfflineSolver):
         y = standardized(data.y.to(torch.float64)).to(device, torch.float32)
         net = fit_surrogate(self.surrogate, Z, y, generator=generator(cell, salt=1))
         return Fitted(enc, Z, y, net, self.aggregation)
-
-
-def check_int(owner: object, name: str, low: int = 1) -> None:
-    value = getattr(owner, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InvalidConfigError(f"{type(owner).__name__}.{name} must be an int >= {low}, but got {name}={value!r}")
-
-
-def check_positive(owner: object, name: str) -> None:
-    value = getattr(owner, name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and value < float("inf")):
-        raise InvalidConfigError(f"{type(owner).__name__}.{name} must be a finite number > 0, but got {name}={value!r}")
 
 
 def ignite(members: int = 1) -> SurrogateConfig:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from workbench.solvers.offline.base import check_int, check_positive
+from workbench.validation import check_choice, check_int, check_number, check_positive
 
 CONDITIONS = ("reference", "ordered")
 
@@ -60,16 +60,13 @@ class BridgeConfig:
 
     def __post_init__(self) -> None:
         for f in ("hidden", "timesteps", "batch_size", "ema_every"):
-            check_int(self, f, 1)
-        check_int(self, "sample_steps", 3)
+            check_int(self, f, getattr(self, f), 1)
+        check_int(self, "sample_steps", self.sample_steps, 3)
         for f in ("max_var", "lr"):
-            check_positive(self, f)
+            check_positive(self, f, getattr(self, f))
         for f in ("eta", "cfg_prob", "ema_decay", "ema_start"):
-            value = getattr(self, f)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"BridgeConfig.{f} must be a number in [0, 1], but got {f}={value!r}")
-        if self.condition not in CONDITIONS:
-            raise ValueError(f"BridgeConfig.condition must be one of {CONDITIONS}, but got {self.condition!r}")
+            check_number(self, f, getattr(self, f), low=0, high=1)
+        check_choice(self, "condition", self.condition, CONDITIONS)
         if self.sample_steps > self.timesteps:
             raise ValueError(f"BridgeConfig: sample_steps <= timesteps must hold, but got "
                              f"(sample_steps={self.sample_steps}, timesteps={self.timesteps})")

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineData, generator
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
-from workbench.solvers.offline.base import SurrogateSolver, check_int, check_positive, ignite
+from workbench.solvers.offline.base import SurrogateSolver, ignite
 from workbench.solvers.offline.surrogate import SurrogateConfig
+from workbench.validation import check_choice, check_int, check_positive
 
 #: feature dimension above which ``covariance="auto"`` uses the diagonal (sep-CMA-ES) update
 DIAGONAL_ABOVE = 100
@@ -50,13 +50,10 @@ class CMAESSurrogate(SurrogateSolver):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive(self, "sigma")
-        check_int(self, "iterations", 1)
-        if self.population_size is not None:
-            check_int(self, "population_size", 2)
-        if self.covariance not in COVARIANCES:
-            raise InvalidConfigError(f"{type(self).__name__}.covariance must be one of {COVARIANCES}, but got "
-                                     f"covariance={self.covariance!r}")
+        check_positive(self, "sigma", self.sigma)
+        check_int(self, "iterations", self.iterations, 1)
+        check_int(self, "population_size", self.population_size, 2, optional=True)
+        check_choice(self, "covariance", self.covariance, COVARIANCES)
 
     def strategy(self, dim: int) -> type:
         """The ``cmaes`` class the runs use in ``dim`` features."""

@@ -18,8 +18,9 @@ from torch import Tensor
 from workbench.families.offline import OfflineData
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
-from workbench.solvers.offline.base import SurrogateSolver, check_int, check_positive, ensemble, ignite
+from workbench.solvers.offline.base import SurrogateSolver, ensemble, ignite
 from workbench.solvers.offline.surrogate import SurrogateConfig
+from workbench.validation import check_int, check_positive
 
 
 @solvers.register("ga")
@@ -35,8 +36,8 @@ class GradientAscent(SurrogateSolver):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_int(self, "steps", 0)
-        check_positive(self, "lr")
+        check_int(self, "steps", self.steps, 0)
+        check_positive(self, "lr", self.lr)
 
     def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
         fitted = self.fit(data, cell)

@@ -47,9 +47,10 @@ from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
-from workbench.solvers.offline.base import check_int, check_positive, standardized
+from workbench.solvers.offline.base import standardized
 from workbench.solvers.offline.bridge import Bridge, BridgeConfig
 from workbench.solvers.offline.encoding import NetEncoding
+from workbench.validation import check_int, check_number, check_positive
 
 
 class PosteriorMean:
@@ -163,13 +164,11 @@ class ROOT(OfflineSolver):
         if not isinstance(self.bridge, BridgeConfig):
             raise InvalidConfigError(f"{name}.bridge must be a BridgeConfig, but got {self.bridge!r}")
         for f in ("epochs", "passes", "n_fit", "functions", "top", "points", "gp_steps"):
-            check_int(self, f, 1)
+            check_int(self, f, getattr(self, f), 1)
         for f in ("lengthscale", "variance", "noise", "gp_lr", "alpha"):
-            check_positive(self, f)
+            check_positive(self, f, getattr(self, f))
         for f in ("delta_lengthscale", "delta_variance", "threshold"):
-            value = getattr(self, f)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
-                raise InvalidConfigError(f"{name}.{f} must be a finite number >= 0, but got {f}={value!r}")
+            check_number(self, f, getattr(self, f), low=0)
         if self.delta_lengthscale >= self.lengthscale or self.delta_variance >= self.variance:
             raise InvalidConfigError(f"{name}: the perturbations must stay below the hyperparameters, but got "
                                      f"delta_lengthscale={self.delta_lengthscale}, delta_variance={self.delta_variance}")

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
+from workbench.validation import check_choice, check_int, check_number, check_positive
 
 _ACTIVATIONS = {
     "leaky_relu": lambda h: torch.nn.functional.leaky_relu(h, 0.2),  # Keras' default slope, as Design-Bench
@@ -35,16 +36,6 @@ _ACTIVATIONS = {
     "silu": torch.nn.functional.silu,
     "tanh": torch.tanh,
 }
-
-
-def _check(owner: str, name: str, value: object, *, integer: bool = False, low: float = 0.0,
-           strict: bool = True) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
-    if not bad:
-        bad = not math.isfinite(value) or (value <= low if strict else value < low)  # type: ignore[arg-type]
-    if bad:
-        rule = f"{'an int' if integer else 'a finite number'} {'>' if strict else '>='} {low:g}"
-        raise InvalidConfigError(f"{owner}.{name} must be {rule}, but got {name}={value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,9 +55,9 @@ class Sharpness:
 
     def __post_init__(self) -> None:
         for name in ("eps", "rho", "r"):
-            _check("Sharpness", name, getattr(self, name))
+            check_positive(self, name, getattr(self, name))
         for name in ("lambda_0", "dual_lr"):
-            _check("Sharpness", name, getattr(self, name), strict=False)
+            check_number(self, name, getattr(self, name), low=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,12 +91,10 @@ class SurrogateConfig:
         if hidden is None or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
             raise InvalidConfigError(f"{owner}.hidden must be a tuple of ints >= 1, but got hidden={self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
-        if self.activation not in _ACTIVATIONS:
-            raise InvalidConfigError(f"{owner}.activation must be one of {sorted(_ACTIVATIONS)}, but got "
-                                     f"activation={self.activation!r}")
+        check_choice(self, "activation", self.activation, sorted(_ACTIVATIONS))
         for name in ("members", "batch_size", "epochs", "max_steps"):
-            _check(owner, name, getattr(self, name), integer=True, low=1, strict=False)
-        _check(owner, "lr", self.lr)
+            check_int(self, name, getattr(self, name), 1)
+        check_positive(self, "lr", self.lr)
         if self.sharpness is not None and not isinstance(self.sharpness, Sharpness):
             raise InvalidConfigError(f"{owner}.sharpness must be a Sharpness or None, but got {self.sharpness!r}")
 
