@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.recorder import Store, default_storage_url, trials_to_history
-from workbench.solvers.bo.benchmark import boundary_share
+from workbench.solvers.bo.tables import boundary_share
 from workbench.study import load_study
 
 

@@ -3,7 +3,7 @@
 import sys
 
 from workbench.results import load_results
-from workbench.solvers.bo.benchmark import benchmark_tables
+from workbench.solvers.bo.tables import benchmark_tables
 
 if __name__ == "__main__":
     print(benchmark_tables(load_results(sys.argv[1] if len(sys.argv) > 1 else "runs/bo-benchmark")))

@@ -70,7 +70,7 @@ def _as_values(y: Any, n: int) -> Tensor:
 class Events:
     """What a cell reports while it runs (the runner passes its progress display)."""
 
-    def cell_started(self, key: str, done: int, budget: int, best: float | None) -> None: ...
+    def cell_started(self, key: str, done: int, budget: int | None, best: float | None) -> None: ...
     def advanced(self, key: str, n: int, best: float | None) -> None: ...
     def cell_finished(self, key: str, best: float | None, n_failed: int) -> None: ...
 
@@ -98,7 +98,7 @@ class CellRun:
         self.n_failed = int(self.history.failed.sum())
         self._elapsed0 = _last_finite(self.history.elapsed)
         self._t0 = time.perf_counter()
-        self.events.cell_started(key, self.step, int(budget.amount) if budget.evaluations else 0, self.best)
+        self.events.cell_started(key, self.step, budget.evaluations, self.best)
 
     # ------------------------------------------------------------------------------------------ budget
     @property

@@ -30,11 +30,11 @@ class RichProgress:
         self.overall: Any = None
         self.cell: Any = None
 
-    def start(self, study: Study, total: int, done: int) -> None:
+    def start(self, study: Study, total: int | None, done: int) -> None:
         self.bars.start()
         self.overall = self.bars.add_task(f"study {study.name}", total=total, completed=done)
 
-    def cell_started(self, key: str, done: int, budget: int, best: float | None) -> None:
+    def cell_started(self, key: str, done: int, budget: int | None, best: float | None) -> None:
         self.key = key
         self.cell = self.bars.add_task(f"  {key}  best {_best(best)}", total=budget, completed=done)
 
@@ -58,10 +58,11 @@ class LineProgress:
         self.console = console
         self.prefix = prefix
 
-    def start(self, study: Study, total: int, done: int) -> None:
-        self.console.print(f"{self.prefix}study {study.name}: {study.n_cells} cells, {done}/{total} evaluations already recorded")
+    def start(self, study: Study, total: int | None, done: int) -> None:
+        recorded = f", {done}/{total} evaluations already recorded" if total else f", budget {study.budget} a cell"
+        self.console.print(f"{self.prefix}study {study.name}: {study.n_cells} cells{recorded}")
 
-    def cell_started(self, key: str, done: int, budget: int, best: float | None) -> None: ...
+    def cell_started(self, key: str, done: int, budget: int | None, best: float | None) -> None: ...
 
     def advanced(self, key: str, n: int, best: float | None) -> None: ...
 

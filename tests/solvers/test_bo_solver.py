@@ -18,8 +18,8 @@ from workbench.models.base import FitError
 from workbench.solvers import solvers
 from workbench.solvers.base import CellContext
 from workbench.solvers.bo import AcquisitionConfig, BayesOpt, BoGP
-from workbench.solvers.bo.benchmark import benchmark_tables
 from workbench.solvers.bo.optuna_sampler import BoSampler
+from workbench.solvers.bo.tables import benchmark_tables
 from workbench.testing import run_cells
 
 from .test_bo_models import TINY
@@ -204,7 +204,7 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
 
 
 def test_boundary_share_counts_coordinates_on_the_bounds_after_the_initial_design():
-    from workbench.solvers.bo.benchmark import boundary_share
+    from workbench.solvers.bo.tables import boundary_share
 
     U = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 1.0], [0.2, 0.3], [0.9995, 0.0004]])
     assert boundary_share(U, 2) == pytest.approx(3 / 6)
