@@ -169,6 +169,8 @@ class CellRun:
         for i, reason in enumerate(reasons):
             if reason is not None:
                 self.n_failed += 1
+                if i < new:
+                    continue  # a failure recorded (and reported) by an earlier run of this cell
                 log.warning("%s: evaluation at step %d failed: %s", self.key, self.step + i, reason)
                 if self.fail_fast:
                     raise EvaluationError(f"{self.key}: evaluation at step {self.step + i} failed: {reason} (--fail-fast)")
