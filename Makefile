@@ -1,5 +1,5 @@
 # The two quick-start commands: `make quickstart` and `make test`. Each sets up .venv first.
-.PHONY: quickstart test setup slow lint
+.PHONY: quickstart test setup slow lint lock
 
 setup:
 	@bash scripts/setup.sh
@@ -16,3 +16,6 @@ slow: setup
 
 lint: setup
 	.venv/bin/ruff check workbench problems tests studies dashboards benchmarks
+
+lock: setup
+	bash scripts/lock.sh
