@@ -23,7 +23,7 @@ import torch
 
 from workbench import Problem, Real, Space
 from workbench.cell import CellRun
-from workbench.family import Family, Metric, families
+from workbench.family import Family, Metric, Page, families
 from workbench.solvers.base import Solver
 
 
@@ -81,6 +81,7 @@ class BisectionFamily(Family):
     axes = ("calls",)
     metrics = (Metric("width", "final bracket width", lambda ds: ds["width"].min("step", skipna=True), True,
                       "lower is better"),)
+    pages = (Page(str(Path(__file__).with_name("brackets_page.py")), "Brackets"),)
 
     def drive(self, run: CellRun) -> None:
         problem: RootProblem = run.problem  # type: ignore[assignment]

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import workbench_cmd
-from tests.families.bisection import Bisection, RegulaFalsi, RootProblem
+from tests.families.bisection import Bisection, BisectionFamily, RegulaFalsi, RootProblem
 from workbench import Study
 from workbench.browse.views import convergence, x_kinds
 from workbench.budget import Budget
@@ -97,11 +97,18 @@ def test_every_dashboard_page_shows_the_toy_family(roots_run, monkeypatch):
     cell.run()
     assert not cell.exception, cell.exception
     assert any("bracket.npy" in m.value for m in cell.markdown), [m.value for m in cell.markdown]
+    (page,) = BisectionFamily.pages  # the family's own page
+    brackets = AppTest.from_file(page.path, default_timeout=60)
+    brackets.run()
+    assert not brackets.exception, brackets.exception
+    widths = brackets.dataframe[0].value
+    bisection = widths[(widths["problem"] == "cubic") & (widths["solver"] == "bisection")]
+    assert len(widths) == 4 * 10 and bisection["width"].min() == pytest.approx(2.0 / 2**10)
 
 
 STUDY = """
 import math
-from tests.families.bisection import Bisection, RegulaFalsi, RootProblem
+from tests.families.bisection import Bisection, BisectionFamily, RegulaFalsi, RootProblem
 from workbench import Study
 from workbench.budget import Budget
 
