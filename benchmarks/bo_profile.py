@@ -17,7 +17,7 @@ from botorch.acquisition import LogExpectedImprovement, qLogExpectedImprovement,
 from botorch.sampling import SobolQMCNormalSampler
 
 from problems.synthetic import Branin
-from workbench.solvers.base import CellContext
+from workbench.solver import CellContext
 from workbench.solvers.bo import BoGP
 from workbench.solvers.bo.core import propose, standardize
 

@@ -16,7 +16,7 @@ from workbench.families.blackbox import BlackBoxSolver, SolverRun
 from workbench.recorder import open_storage
 from workbench.results import load_results
 from workbench.runner import Runner
-from workbench.solvers.base import CellContext
+from workbench.solver import CellContext
 
 
 @dataclass(frozen=True, kw_only=True)

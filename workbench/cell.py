@@ -30,7 +30,7 @@ from workbench.budget import FINISHED, Budget
 from workbench.errors import EvaluationError, SolverError
 from workbench.problem import Costed, Problem
 from workbench.recorder import History, Recorder
-from workbench.solvers.base import CellContext, Solver
+from workbench.solver import CellContext, Solver
 
 log = logging.getLogger("workbench")
 CHECKPOINT = "checkpoint"  # the cell attribute naming its last checkpoint

@@ -19,17 +19,15 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import xarray as xr
 
+from workbench.cell import CellRun
 from workbench.errors import InvalidStudyError, UnknownNameError
+from workbench.problem import Problem
 from workbench.registry import Registry, entry_points_loader
-
-if TYPE_CHECKING:
-    from workbench.cell import CellRun
-    from workbench.problem import Problem
-    from workbench.solvers.base import Solver
+from workbench.solver import Solver
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from workbench.budget import EVALUATIONS, Budget
 from workbench.errors import InvalidStudyError, StudyFileError, WorkbenchError
 from workbench.family import Family, family_of
 from workbench.problem import Costed, Problem, resolve_problem
+from workbench.solver import Solver
 from workbench.solvers import resolve_solver
-from workbench.solvers.base import Solver
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 

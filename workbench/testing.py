@@ -17,8 +17,8 @@ from workbench.families.offline import OfflineData, OfflineProblem, OracleAccess
 from workbench.problem import Problem, Queryable, validate_problem
 from workbench.recorder import trials_to_history
 from workbench.runner import Runner
+from workbench.solver import Solver
 from workbench.solvers import resolve_solver
-from workbench.solvers.base import Solver
 from workbench.study import Study
 
 

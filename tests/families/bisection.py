@@ -24,7 +24,7 @@ import torch
 from workbench import Problem, Real, Space
 from workbench.cell import CellRun
 from workbench.family import Family, Metric, Page, families
-from workbench.solvers.base import Solver
+from workbench.solver import Solver
 
 
 class RootProblem(Problem):

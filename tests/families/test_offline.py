@@ -23,8 +23,8 @@ from workbench.recorder import Store, default_storage_url
 from workbench.report import leaderboard
 from workbench.results import load_results
 from workbench.runner import Runner
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.offline import SurrogateConfig
 from workbench.space import Real, Space
 from workbench.study import Study

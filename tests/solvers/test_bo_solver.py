@@ -15,8 +15,8 @@ import xarray as xr
 from problems.synthetic import Branin
 from workbench.errors import InvalidConfigError
 from workbench.models.base import FitError
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.bo import AcquisitionConfig, BayesOpt, BoGP
 from workbench.solvers.bo.optuna_sampler import BoSampler
 from workbench.solvers.bo.tables import benchmark_tables

@@ -12,8 +12,8 @@ from torch import Tensor
 
 from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineProblem, OfflineSolver, generator, scoring
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.bo import AcquisitionConfig
 from workbench.solvers.offline import (
     ROOT,

@@ -7,7 +7,7 @@ of the installed package) the first time a name is looked up.
 
 from __future__ import annotations
 
-from workbench.solvers.base import CellContext, Solver, solvers
+from workbench.solver import CellContext, Solver, solvers
 
 
 def resolve_solver(spec: str | Solver) -> Solver:

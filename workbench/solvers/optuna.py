@@ -15,8 +15,8 @@ import torch
 from torch import Tensor
 
 from workbench.families.blackbox import BlackBoxSolver, SolverRun
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.validation import check_choice, check_int, check_positive
 
 

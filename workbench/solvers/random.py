@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 
 from workbench.families.blackbox import BlackBoxSolver, SolverRun
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 
 
 @solvers.register("random")

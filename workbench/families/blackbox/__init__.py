@@ -22,7 +22,7 @@ from torch import Tensor
 from workbench.cell import CellRun
 from workbench.family import Family, families
 from workbench.problem import Queryable
-from workbench.solvers.base import CellContext, Solver
+from workbench.solver import CellContext, Solver
 
 
 class SolverRun(ABC):

@@ -29,7 +29,7 @@ from workbench.families.offline.problem import (
 from workbench.families.offline.solver import OfflineSolver, generator
 from workbench.family import Family, Metric, families
 from workbench.problem import Problem
-from workbench.solvers.base import CellContext
+from workbench.solver import CellContext
 
 QS = (100.0, 80.0, 50.0)
 

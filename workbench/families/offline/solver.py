@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from workbench.families.offline.problem import Offline, OfflineData
-from workbench.solvers.base import CellContext, Solver
+from workbench.solver import CellContext, Solver
 
 
 @dataclass(frozen=True, kw_only=True)

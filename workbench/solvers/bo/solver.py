@@ -24,8 +24,8 @@ from workbench.models import (
     SGHMCSurrogate,
     Surrogate,
 )
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.bo.core import AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
 from workbench.validation import check_int

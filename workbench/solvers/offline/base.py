@@ -10,7 +10,7 @@ from torch import Tensor
 
 from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineData, OfflineSolver, generator
-from workbench.solvers.base import CellContext
+from workbench.solver import CellContext
 from workbench.solvers.offline.encoding import NetEncoding
 from workbench.solvers.offline.surrogate import MLPStack, Sharpness, SurrogateConfig, aggregate, fit_surrogate
 from workbench.validation import check_choice

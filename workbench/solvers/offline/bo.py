@@ -17,8 +17,8 @@ from torch import Tensor
 from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.models import GPSurrogate, Surrogate
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.bo.core import AcquisitionConfig, propose
 from workbench.solvers.bo.encoding import Encoding
 from workbench.validation import check_choice, check_int

@@ -23,8 +23,8 @@ import torch
 from torch import Tensor
 
 from workbench.families.offline import OfflineData, generator
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.offline.base import SurrogateSolver, ignite
 from workbench.solvers.offline.surrogate import SurrogateConfig
 from workbench.validation import check_choice, check_int, check_positive

@@ -16,8 +16,8 @@ import torch
 from torch import Tensor
 
 from workbench.families.offline import OfflineData
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.offline.base import SurrogateSolver, ensemble, ignite
 from workbench.solvers.offline.surrogate import SurrogateConfig
 from workbench.validation import check_int, check_positive

@@ -45,8 +45,8 @@ from torch import Tensor
 
 from workbench.errors import InvalidConfigError
 from workbench.families.offline import OfflineData, OfflineSolver, generator
+from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.base import CellContext
 from workbench.solvers.offline.base import standardized
 from workbench.solvers.offline.bridge import Bridge, BridgeConfig
 from workbench.solvers.offline.encoding import NetEncoding
