@@ -259,7 +259,7 @@ def _report(args: Any, console: Any) -> int:
 
 
 def _print_board(path: Path, metric: str | None, console: Any) -> None:
-    from workbench.report import leaderboard, metric_of, render, title
+    from workbench.report import caption, leaderboard, metric_of, render, title
     from workbench.results import load_results
 
     ds = load_results(path)
@@ -269,7 +269,7 @@ def _print_board(path: Path, metric: str | None, console: Any) -> None:
         raise WorkbenchError(f"--metric: {e}") from None
     board = leaderboard(ds, chosen.name)
     name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
-    console.print(render(board, f"{name}: {title(ds, chosen)}", f"mean ± std over seeds (rank); {chosen.note}"))
+    console.print(render(board, f"{name}: {title(ds, chosen)}", caption(board, chosen)))
 
 
 def _dashboard(args: Any, console: Any) -> int:
