@@ -147,7 +147,8 @@ def problem(
     optimum: float | None = None,
     optimizers: tuple[Mapping[str, Any], ...] = (),
 ) -> Callable[[Callable[[dict[str, Any]], float]], FunctionProblem]:
-    """Turn a function of a record into a problem::
+    """Turn a function of a record into a problem (a :class:`FunctionProblem`, which goes into a study as it
+    is: ``Study(problems=[sphere], ...)``)::
 
         @problem(space=Space(Real("x", -5, 5)), optimum=0.0)
         def sphere(record):
