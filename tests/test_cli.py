@@ -61,6 +61,14 @@ def test_run_report_and_list_end_to_end(tmp_path, cli_env):
     assert regret.returncode == 0 and "final regret" in regret.stdout
     problems = run(["list", "problems"], cli_env, tmp_path)
     assert problems.returncode == 0 and "hartmann" in problems.stdout and "michalewicz" in problems.stdout
+    lines = problems.stdout.splitlines()
+    by_name = {line.split("  ")[0].strip(): line for line in lines}
+    # listed by the name results carry ("hartmann6" above), the registered name beside it where it differs
+    assert "hartmann6 (hartmann)" in by_name and "branin" in by_name and "offline-styblinskitang50" in by_name
+    assert "optimum 0 " in by_name["offline-ackley32"] and "-0 " not in problems.stdout
+    assert "with m in (5, 7, 10) minima" in by_name["shekel10 (shekel)"] and "``" not in problems.stdout
+    family_column = {line.index(" blackbox ") if " blackbox " in line else line.index(" offline ") for line in lines}
+    assert len(family_column) == 1  # aligned for the longest name
     solvers = run(["list", "solvers"], cli_env, tmp_path)
     from workbench.solvers import solvers as registry
 
@@ -68,6 +76,41 @@ def test_run_report_and_list_end_to_end(tmp_path, cli_env):
     assert [name for name, _ in rows] == sorted(registry.names())
     kinds = dict(rows)
     assert kinds["optuna-tpe"] == kinds["bo-gp"] == "blackbox" and kinds["ga"] == kinds["root"] == "offline"
+    ga = next(line for line in solvers.stdout.splitlines() if line.startswith("ga "))
+    assert ga.endswith("(200 steps of 0.01 * sqrt(dim), Design-Bench's settings).")
+    assert len({line.index(kinds[line.split()[0]]) for line in solvers.stdout.splitlines()}) == 1
+    families = run(["list", "families"], cli_env, tmp_path)
+    assert families.returncode == 0 and families.stdout.splitlines()[0].startswith("blackbox  a queryable objective")
+
+
+@pytest.mark.parametrize(
+    "doc, expected",
+    [
+        (None, ""),
+        ("One line.", "One line."),
+        ("Gradient ascent from the ``k`` best designs (200 steps of\n    ``0.01 * sqrt(dim)``, its settings).\n\n"
+         "    More.", "Gradient ascent from the k best designs (200 steps of 0.01 * sqrt(dim), its settings)."),
+        ("First sentence. Second one.", "First sentence."),
+        ("A paragraph without a full stop\n    on two lines\n\n    Next paragraph.", "A paragraph without a full "
+         "stop on two lines"),
+        ("Wraps a :class:`~workbench.problem.Problem` (see :mod:`workbench.family`, :func:`the loop <x.drive>`).",
+         "Wraps a Problem (see workbench.family, the loop)."),
+        ("Scores, e.g. regret, i.e. a gap. More.", "Scores, e.g. regret, i.e. a gap."),
+        ("Version 1.5 of ``a. b`` `text`. Then.", "Version 1.5 of a. b text."),
+    ],
+)
+def test_first_sentence_is_whole_and_plain(doc, expected):
+    from workbench.cli import first_sentence
+
+    assert first_sentence(doc) == expected
+
+
+def test_listed_numbers_and_columns():
+    from workbench.cli import _lines, _number
+
+    assert [_number(x) for x in (-0.0, 0.0, -3.322368, 1958.3123, None)] == ["0", "0", "-3.32237", "1958.31", "unknown"]
+    assert _lines([["a", "x", "first"], ["long-name", "yy", "second"], ["b", "unavailable: no data"]]) == [
+        "a          x   first", "long-name  yy  second", "b          unavailable: no data"]
 
 
 @pytest.mark.parametrize(

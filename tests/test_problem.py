@@ -4,7 +4,18 @@ import pytest
 import torch
 
 from problems.synthetic import Branin, Hartmann, Shekel
-from workbench import InvalidProblemError, Negated, Noisy, Problem, Real, Space, problem
+from workbench import (
+    FunctionProblem,
+    Integer,
+    InvalidProblemError,
+    Negated,
+    Noisy,
+    Problem,
+    Real,
+    Space,
+    Study,
+    problem,
+)
 from workbench.problem import catalog, validate_problem
 
 
@@ -51,6 +62,36 @@ def test_function_decorator_evaluates_records_one_by_one():
     assert bowl.evaluate(X).tolist() == [0.25, 1.0]
     assert seen == [{"x": 0.5, "y": 0.0}, {"x": 0.0, "y": -1.0}]
     assert bowl.name == "bowl"
+
+
+def test_a_space_may_be_declared_as_a_list_of_parameters():
+    params = [Real("x", 0, 1), Integer("n", 1, 4)]
+    expected = Space(*params)
+
+    @problem(space=params)
+    def listed(record):
+        return record["x"] * record["n"]
+
+    assert isinstance(listed.space, Space) and listed.space == expected
+    assert listed.evaluate(torch.tensor([[0.5, 2.0]], dtype=torch.float64)).tolist() == [1.0]
+    assert FunctionProblem(lambda r: r["x"], space=tuple(params), name="tupled").space == expected
+
+    class Listed(Problem):
+        name = "listed-class"
+        space = [Real("x", 0, 1), Integer("n", 1, 4)]
+
+        def evaluate(self, X):
+            return X[:, 0]
+
+    checked = validate_problem(Listed())
+    assert isinstance(checked.space, Space) and checked.space == expected
+    assert Study(name="s", problems=[Listed(), listed], solvers=["random"], seeds=[0], budget=2).problems[0] \
+        .space == expected
+
+    with pytest.raises(InvalidProblemError, match=r"problem 'f'.space must be a Space or a list of parameters"):
+        problem(space="x", name="f")(lambda r: 0.0)
+    with pytest.raises(InvalidProblemError, match=r"problem 'f'.space: Space parameter 1 must be Real"):
+        problem(space=[Real("x", 0, 1), "n"], name="f")(lambda r: 0.0)
 
 
 def test_noisy_wrapper_is_seeded_per_cell():

@@ -58,3 +58,30 @@ def test_write_results_round_trips(tmp_path):
     ds = xr.Dataset({"v": (("a",), np.arange(3.0))}, attrs={"study": "{}"})
     write_results(ds, tmp_path / "x" / "results.nc")
     assert load_results(tmp_path / "x").v.values.tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+@pytest.mark.parametrize("proc", [True, False], ids=["umask-from-proc", "umask-from-probe"])
+def test_results_file_has_the_permissions_of_any_new_file(tmp_path, monkeypatch, umask, proc):
+    import os
+
+    import workbench.results
+
+    if not proc:  # where there is no /proc/self/status (macOS): the umask comes from a probe file
+        def no_proc(file, *args, **kwargs):
+            if str(file) == "/proc/self/status":
+                raise FileNotFoundError(file)
+            return open(file, *args, **kwargs)
+
+        monkeypatch.setattr(workbench.results, "open", no_proc, raising=False)
+    ds = xr.Dataset({"value": (("step",), np.arange(3.0))})
+    old = os.umask(umask)
+    try:
+        path = write_results(ds, tmp_path / "run" / "results.nc")
+        write_results(ds, path)  # again, over the first
+        other = tmp_path / "other"
+        other.write_text("")
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~umask) == oct(other.stat().st_mode & 0o777)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["results.nc"]  # no temporary or probe file left

@@ -76,3 +76,16 @@ def test_optuna_distributions_flatten_sequences(mixed_problem):
     params = space.to_optuna_params(record)
     assert params["dna[1]"] == "A"
     assert space.from_optuna_params(params) == record
+
+
+def test_space_of_takes_a_space_or_a_list_of_parameters():
+    space = Space(Real("x", 0, 1), Integer("n", 1, 4))
+    assert Space.of(space) is space
+    assert Space.of([Real("x", 0, 1), Integer("n", 1, 4)]) == space
+    assert Space.of((Real("x", 0, 1), Integer("n", 1, 4))) == space
+    with pytest.raises(InvalidSpaceError, match=r"^P.space must be a Space or a list of parameters .*but got 3$"):
+        Space.of(3, "P.space")
+    with pytest.raises(InvalidSpaceError, match=r"^P.space: Space parameter 1 must be Real, .* but got 'n'$"):
+        Space.of([Real("x", 0, 1), "n"], "P.space")
+    with pytest.raises(InvalidSpaceError, match=r"^space: Space needs at least one parameter"):
+        Space.of([])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from problems.synthetic import Branin, Hartmann
-from workbench import InvalidStudyError, Study, StudyFileError
+from workbench import FunctionProblem, InvalidStudyError, Real, Space, Study, StudyFileError, problem
 from workbench.solvers.optuna import OptunaTPE
 from workbench.study import load_study
 
@@ -16,6 +16,17 @@ def test_cells_and_keys():
     keys = [c.key("q") for c in s.cells()]
     assert len(keys) == s.n_cells == 8
     assert keys[0] == "q/branin/random/0" and "q/hartmann6/tpe5/1" in keys
+
+
+def test_a_decorated_function_is_a_problem_of_a_study_as_it_is():
+    @problem(space=Space(Real("x", -1.0, 1.0)), optimum=0.0)
+    def bowl(record):
+        return record["x"] ** 2
+
+    assert isinstance(bowl, FunctionProblem) and bowl({"x": 0.5}) == 0.25
+    s = Study(name="q", problems=[bowl, Branin()], solvers=["random"], seeds=[0], budget=3)
+    assert s.problems[0] is bowl
+    assert [c.key("q") for c in s.cells()] == ["q/bowl/random/0", "q/branin/random/0"]
 
 
 @pytest.mark.parametrize(

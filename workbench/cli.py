@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -79,7 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
     dash.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
-    lst = sub.add_parser("list", help="list registered families, problems or solvers")
+    lst = sub.add_parser(
+        "list", help="list registered families, problems or solvers",
+        description="List registered families, problems or solvers, one line each, with the first sentence of "
+                    "their description. A problem is listed by the name its results carry; where that differs "
+                    "from the name it is registered under (the name a study may give), the registered name "
+                    "follows in parentheses: `hartmann6 (hartmann)`.")
     lst.add_argument("what", choices=("families", "problems", "solvers"))
     return parser
 
@@ -253,7 +259,7 @@ def _report(args: Any, console: Any) -> int:
 
 
 def _print_board(path: Path, metric: str | None, console: Any) -> None:
-    from workbench.report import leaderboard, metric_of, render, title
+    from workbench.report import caption, leaderboard, metric_of, render, title
     from workbench.results import load_results
 
     ds = load_results(path)
@@ -263,7 +269,7 @@ def _print_board(path: Path, metric: str | None, console: Any) -> None:
         raise WorkbenchError(f"--metric: {e}") from None
     board = leaderboard(ds, chosen.name)
     name = json.loads(ds.attrs.get("study", "{}")).get("name", Path(path).stem)
-    console.print(render(board, f"{name}: {title(ds, chosen)}", f"mean ± std over seeds (rank); {chosen.note}"))
+    console.print(render(board, f"{name}: {title(ds, chosen)}", caption(board, chosen)))
 
 
 def _dashboard(args: Any, console: Any) -> int:
@@ -277,33 +283,90 @@ def _dashboard(args: Any, console: Any) -> int:
     return serve(runs_dir, host=args.host, port=args.port, open_browser=not args.no_browser)
 
 
+_MARKUP = re.compile(
+    r"``(?P<literal>.+?)``"  # ``code``
+    r"|:[\w.+-]+(?::[\w.+-]+)*:`(?P<role>[^`]+)`"  # :class:`~x.Y`, :mod:`x`, :py:func:`f`
+    r"|`(?P<text>[^`]+)`_{0,2}"  # `interpreted text`, `a link`_
+    r"|(?P<end>\.)(?=\s|$)"  # a full stop
+)
+_ABBREVIATION = re.compile(r"(?:\be\.g|\bi\.e|\bcf|\bvs)$", re.IGNORECASE)
+
+
+def _role_text(text: str) -> str:
+    """What a reST role shows: ``title <target>`` -> title, ``~a.b.C`` -> C, ``!x`` -> x."""
+    titled = re.fullmatch(r"(.+?)\s*<[^<>]*>", text)
+    if titled:
+        return titled.group(1)
+    text = text.lstrip("!")
+    return text[1:].rsplit(".", 1)[-1] if text.startswith("~") else text
+
+
+def first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring as one line of plain text: up to the first full stop followed by a
+    space (not one of ``e.g.``, ``i.e.``, ``cf.``, ``vs.``, nor one inside ``code``) or the end of the first
+    paragraph, its lines joined; reStructuredText markup (````code````, ``:role:`x```, ```text```) as its text."""
+    if not doc:
+        return ""
+    paragraph = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)[0]
+    text = " ".join(paragraph.split())
+    out: list[str] = []
+    pos = 0
+    for m in _MARKUP.finditer(text):
+        out.append(text[pos:m.start()])
+        pos = m.end()
+        if m.group("end"):
+            out.append(".")
+            if not _ABBREVIATION.search(text[:m.start()]):
+                return "".join(out).strip()
+        elif m.group("role") is not None:
+            out.append(_role_text(m.group("role")))
+        else:
+            out.append(m.group("literal") or m.group("text"))
+    out.append(text[pos:])
+    return "".join(out).strip()
+
+
+def _number(x: float | None) -> str:
+    """A value for a listing: ``unknown`` for None, ``-0.0`` as 0."""
+    return "unknown" if x is None else f"{x + 0.0:g}"
+
+
+def _lines(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as lines: every cell but a row's last padded to its column's widest, two spaces apart."""
+    widths: dict[int, int] = {}
+    for row in rows:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = max(widths.get(i, 0), len(cell))
+    return ["  ".join([c.ljust(widths[i]) for i, c in enumerate(row[:-1])] + row[-1:]).rstrip() for row in rows]
+
+
 def _list(args: Any, console: Any) -> int:
+    rows: list[list[str]] = []
     if args.what == "families":
         from workbench.family import families
 
         for name, family in families.items():
             metrics = ", ".join(m.name for m in family.all_metrics())
             axes = f"; cost axes: {', '.join(family.axes)}" if family.axes else ""
-            console.print(f"{name:<12} {family.summary} (metrics: {metrics}{axes})")
-        return 0
-    if args.what == "solvers":
+            rows.append([name, f"{first_sentence(family.summary)} (metrics: {metrics}{axes})"])
+    elif args.what == "solvers":
         from workbench.solvers import solvers
 
-        for name, cls in solvers.items():
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            console.print(f"{name:<16} {cls.family:<8} {doc}")
-        return 0
-    from workbench.problem import catalog
+        rows = [[name, cls.family, first_sentence(cls.__doc__)] for name, cls in solvers.items()]
+    else:
+        from workbench.problem import catalog
 
-    for name, cls in catalog.items():
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        try:
-            p = cls()
-        except WorkbenchError as e:  # e.g. an offline task whose data is not installed: say so, list the rest
-            console.print(f"{name:<20} unavailable: {e}")
-            continue
-        optimum = "unknown" if p.optimum is None else f"{p.optimum:g}"
-        console.print(f"{name:<20} {p.family:<8} dim {p.space.dim:<3} {p.direction:<8}  optimum {optimum:<10} {doc}")
+        for name, cls in catalog.items():
+            try:
+                p = cls()
+            except WorkbenchError as e:  # e.g. an offline task whose data is not installed: say so, list the rest
+                rows.append([name, f"unavailable: {e}"])
+                continue
+            shown = p.name if p.name == name else f"{p.name} ({name})"
+            rows.append([shown, p.family, f"dim {p.space.dim}", p.direction, f"optimum {_number(p.optimum)}",
+                         first_sentence(cls.__doc__)])
+    for line in _lines(rows):  # one line each, also where a pipe is narrower than a line
+        console.print(line, markup=False, soft_wrap=not console.is_terminal)
     return 0
 
 

@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
-from workbench.errors import InvalidProblemError
+from workbench.errors import InvalidProblemError, InvalidSpaceError
 from workbench.registry import Registry, entry_points_loader
-from workbench.space import Space
+from workbench.space import Parameter, Space
 
 Direction = Literal["minimize", "maximize"]
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
@@ -46,7 +46,8 @@ class Costed(Protocol):
 class Problem:
     """Base of every problem. Subclasses set ``name``, ``space``, ``direction`` and, where known,
     ``optimum`` (the best attainable value) and ``optimizers`` (records that attain it), either as
-    class attributes or in ``__init__``; and implement the methods of their capabilities."""
+    class attributes or in ``__init__``; and implement the methods of their capabilities. ``space`` may
+    be given as a list of parameters: :func:`validate_problem` makes it a :class:`Space`."""
 
     name: str
     space: Space
@@ -79,7 +80,8 @@ class Problem:
 
 
 def validate_problem(problem: object, where: str = "problem") -> Problem:
-    """Check a problem's declaration, naming the first field that is wrong."""
+    """Check a problem's declaration, naming the first field that is wrong. A ``space`` given as a list or
+    tuple of parameters becomes a :class:`Space` here (assigned back to the problem)."""
     if not isinstance(problem, Problem):
         raise InvalidProblemError(f"{where} must be a workbench Problem, but got {problem!r}")
     name = getattr(problem, "name", None)
@@ -87,8 +89,13 @@ def validate_problem(problem: object, where: str = "problem") -> Problem:
         raise InvalidProblemError(
             f"{where}.name must be a non-empty string of letters, digits, '_', '.', '+', '-', but got {name!r}"
         )
-    if not isinstance(getattr(problem, "space", None), Space):
-        raise InvalidProblemError(f"{where}.space must be a Space, but got {getattr(problem, 'space', None)!r}")
+    declared = getattr(problem, "space", None)
+    try:
+        space = Space.of(declared, f"{where}.space")
+    except InvalidSpaceError as e:
+        raise InvalidProblemError(str(e)) from None
+    if space is not declared:
+        problem.space = space
     if problem.direction not in ("minimize", "maximize"):
         raise InvalidProblemError(
             f"{where}.direction must be 'minimize' or 'maximize', but got {problem.direction!r}"
@@ -107,7 +114,7 @@ class FunctionProblem(Problem):
         self,
         fn: Callable[[dict[str, Any]], float],
         *,
-        space: Space,
+        space: Space | list[Parameter] | tuple[Parameter, ...],
         name: str | None = None,
         direction: Direction = "minimize",
         optimum: float | None = None,
@@ -134,17 +141,20 @@ class FunctionProblem(Problem):
 
 def problem(
     *,
-    space: Space,
+    space: Space | list[Parameter] | tuple[Parameter, ...],
     name: str | None = None,
     direction: Direction = "minimize",
     optimum: float | None = None,
     optimizers: tuple[Mapping[str, Any], ...] = (),
 ) -> Callable[[Callable[[dict[str, Any]], float]], FunctionProblem]:
-    """Turn a function of a record into a problem::
+    """Turn a function of a record into a problem (a :class:`FunctionProblem`, which goes into a study as it
+    is: ``Study(problems=[sphere], ...)``)::
 
         @problem(space=Space(Real("x", -5, 5)), optimum=0.0)
         def sphere(record):
             return record["x"] ** 2
+
+    ``space`` is a :class:`Space` or a list of parameters (``space=[Real("x", -5, 5)]``).
     """
 
     def wrap(fn: Callable[[dict[str, Any]], float]) -> FunctionProblem:
@@ -231,6 +241,4 @@ catalog: Registry[type[Problem]] = Registry("problem", loader=entry_points_loade
 
 def resolve_problem(spec: str | Problem) -> Problem:
     """A registered name (default parameters) or a problem, as a validated problem."""
-    if isinstance(spec, str):
-        return catalog.get(spec)()
-    return validate_problem(spec)
+    return validate_problem(catalog.get(spec)() if isinstance(spec, str) else spec)

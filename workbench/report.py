@@ -91,8 +91,31 @@ def fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
+_ARROWS = ("↓", "↑")
+
+
+def note(board: Leaderboard, metric: Metric) -> list[str]:
+    """How to read ``metric`` in this table, one short line per clause of its note (clauses end at ``"; "``):
+    of the phrases that start with a direction's arrow (``"↓ minimized, ↑ maximized"``) only those of the
+    directions the table's problems have (``board.lower_is_better``) stay."""
+    present = {"↓" if low else "↑" for low in board.lower_is_better}
+    lines = []
+    for clause in metric.note.split("; "):
+        phrases = [p for p in clause.split(", ") if not p.startswith(_ARROWS) or p.startswith(tuple(present))]
+        if any(p.strip() for p in phrases):
+            lines.append(", ".join(phrases))
+    return lines
+
+
+def caption(board: Leaderboard, metric: Metric) -> str:
+    """The lines under a leaderboard: what its numbers are, then :func:`note`. Each line is one short phrase,
+    so that a narrow table wraps the caption between phrases, not inside one."""
+    return "\n".join(["mean ± std over seeds (rank)", *note(board, metric)])
+
+
 def render(board: Leaderboard, title: str = "", caption: str = "") -> object:
-    """A ``rich.table.Table``: a row per solver, a column per problem, best mean in bold."""
+    """A ``rich.table.Table``: a row per solver, a column per problem, best mean in bold; ``caption``'s lines
+    (see :func:`caption`) under it."""
     from rich.table import Table
 
     table = Table(title=title or None, title_justify="left", caption=caption or None, caption_justify="left")

@@ -294,13 +294,34 @@ def _jsonable(value: Any) -> Any:
 
 def write_results(ds: xr.Dataset, path: str | Path) -> Path:
     """Write NetCDF (h5netcdf) to a temporary file beside ``path``, then rename over it: readers see
-    the old file or the new one, never a half-written one."""
+    the old file or the new one, never a half-written one. The file has the permissions of any new file
+    (``0o666`` less the umask, as the Optuna storage beside it), not the temporary file's ``0o600``."""
+
+    def new_file_mode(tmp: str) -> int:
+        """``0o666 & ~umask``, the umask read without setting it (``os.umask`` would change it for every
+        thread for a moment): from /proc on Linux, else from the mode of a probe file created beside ``tmp``."""
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("Umask:"):
+                        return 0o666 & ~int(line.split()[1], 8)
+        except (OSError, ValueError, IndexError):
+            pass
+        probe = f"{tmp}.mode"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            return os.fstat(fd).st_mode & 0o777
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
+        os.chmod(tmp, new_file_mode(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

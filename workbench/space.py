@@ -198,6 +198,22 @@ class Space:
         )
         self._discrete = torch.tensor([k != "real" for k in kinds], dtype=torch.bool)
 
+    @classmethod
+    def of(cls, value: object, field: str = "space") -> Space:
+        """``value`` as a Space: a Space as it is, a list or tuple of parameters as ``Space(*value)``; anything
+        else raises :class:`InvalidSpaceError` naming ``field`` (e.g. ``"problem 'f'.space"``)."""
+        if isinstance(value, Space):
+            return value
+        if isinstance(value, (list, tuple)):
+            try:
+                return cls(*value)
+            except InvalidSpaceError as e:
+                raise InvalidSpaceError(f"{field}: {e}") from None
+        raise InvalidSpaceError(
+            f"{field} must be a Space or a list of parameters (Real, Integer, Categorical, Sequence), "
+            f"but got {value!r}"
+        )
+
     # ------------------------------------------------------------------ description
     @property
     def dim(self) -> int:
