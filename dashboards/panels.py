@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboards.common import convergence_of, leaderboard_of
 from workbench.browse.folders import StudyEntry
-from workbench.report import metric_of, title
+from workbench.report import leaderboard, metric_of, note, title
 
 
 def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solvers: list[str] | None = None) -> None:
@@ -36,8 +36,9 @@ def show_convergence(entry: StudyEntry, *, y: str, x: str = "evaluations", solve
 def show_leaderboard(entry: StudyEntry, metric: str | None = None, *, key: str = "") -> None:
     """The papers' table with its caption and CSV export (default score: the study family's first metric)."""
     chosen = metric_of(entry.ds, metric)
+    how = "; ".join(note(leaderboard(entry.ds, chosen.name), chosen))
     st.caption(f"**{entry.title}**: {title(entry.ds, chosen)}, mean ± std over {len(entry.seeds)} seeds (rank per "
-               f"problem); best in bold; {chosen.note}.")
+               f"problem); best in bold; {how}.")
     table, numbers = leaderboard_of(entry.folder, chosen.name)
     st.markdown(table)
     export_buttons(numbers, f"{entry.name}-leaderboard-{chosen.name}", key=key)
