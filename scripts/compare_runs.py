@@ -15,8 +15,13 @@ from workbench.report import final_scores
 from workbench.results import load_results
 
 
+def _steps(ds):
+    """Offline results written before the family seam had dim ``candidate`` where every study now has ``step``."""
+    return ds.rename(candidate="step") if "candidate" in ds.dims else ds
+
+
 def main(a: str, b: str) -> int:
-    x, y = load_results(a), load_results(b)
+    x, y = (_steps(load_results(r)) for r in (a, b))
     same = True
     for p in x.problem.values:
         if p not in y.problem.values:
