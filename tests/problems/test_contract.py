@@ -6,8 +6,9 @@ import pytest
 
 from problems.synthetic import Ackley, Griewank, Hartmann, Levy, Michalewicz, Rosenbrock, StyblinskiTang
 from workbench.families.offline import OfflineProblem
+from workbench.families.offline.testing import check_offline_problem
 from workbench.problem import catalog
-from workbench.testing import check_offline_problem, check_problem
+from workbench.testing import check_problem
 
 
 @pytest.mark.parametrize("name", catalog.names())
