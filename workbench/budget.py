@@ -68,7 +68,7 @@ class Budget:
     def spent(self, steps: int, costs: Mapping[str, float]) -> bool:
         """Whether ``steps`` recorded steps with cumulative ``costs`` exhaust this budget."""
         used = steps if self.axis == EVALUATIONS else costs.get(self.axis, 0.0)
-        return used >= self.amount
+        return used >= self.amount * (1 - 1e-12)  # sums of costs such as 0.1 land on the budget, not just below
 
     def covers(self, other: Budget) -> bool:
         """A cell finished under this budget is finished under ``other``."""

@@ -35,7 +35,7 @@ from workbench.solver import CellContext, Solver
 log = logging.getLogger("workbench")
 CHECKPOINT = "checkpoint"  # the cell attribute naming its last checkpoint
 #: names the results' own variables and coordinates take: a recorded metric may not use them
-RESERVED = frozenset({"value", "best", "regret", "elapsed", "failed", "optimum", "direction", "cost", "axis",
+RESERVED = frozenset({"value", "best", "regret", "elapsed", "failed", "finished", "optimum", "direction", "cost", "axis",
                       "problem", "solver", "seed", "step"})
 
 
@@ -80,19 +80,24 @@ class CellRun:
 
     def __init__(self, *, key: str, problem: Problem, solver: Solver, seed: int, device: torch.device,
                  budget: Budget, batch_size: int, recorder: Recorder, artifacts: Artifacts,
-                 events: Events | None = None, fail_fast: bool = False, claim: Any = None) -> None:
+                 axes: Sequence[str] = (), events: Events | None = None, fail_fast: bool = False,
+                 claim: Any = None) -> None:
         self.key, self.problem, self.solver, self.seed = key, problem, solver, seed
         self.device, self.budget, self.batch_size = device, budget, batch_size
         self.events = events or Events()
         self.fail_fast = fail_fast
         self._recorder, self._artifacts, self._claim = recorder, artifacts, claim
         self._mark: dict[str, Any] | None = None  # the last checkpoint's mark, once read
+        self._lost = False  # another worker took the cell over: nothing more is written
         self.history: History = recorder.history()
         self.sign = 1.0 if problem.direction == "minimize" else -1.0
         self.cost_axes: tuple[str, ...] = tuple(getattr(problem, "cost_axes", ())) if isinstance(problem, Costed) else ()
+        #: the axes a step may record costs on (the study's)
+        self.axes = frozenset(axes) | set(self.cost_axes)
         self._recorded = len(self.history)
         self.step = self._recorded  # the next step's index
-        self.spent: dict[str, float] = self.history.spent()
+        #: each step's cost by axis, steps 0 .. step - 1 (sums are exact sums, the same on every path)
+        self._costs: dict[str, list[float]] = {a: c.tolist() for a, c in self.history.costs.items()}
         ok = ~self.history.failed
         self.best = _best(self.history.values[ok], self.sign)
         self.n_failed = int(self.history.failed.sum())
@@ -105,6 +110,11 @@ class CellRun:
     def context(self) -> CellContext:
         """What the solver is told of the cell."""
         return CellContext(space=self.problem.space, seed=self.seed, device=self.device, start_step=self.step)
+
+    @property
+    def spent(self) -> dict[str, float]:
+        """Cumulative cost on each axis over the steps so far."""
+        return {a: math.fsum(c[: self.step]) for a, c in self._costs.items()}
 
     @property
     def done(self) -> bool:
@@ -140,24 +150,34 @@ class CellRun:
     def record(self, X: Tensor, values: Tensor, reasons: Sequence[str | None], *,
                costs: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
                artifacts: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> bool:
-        """Record ``len(X)`` steps: rows, values (NaN where failed), failure reasons (None where ok), and per
-        row: ``costs`` (axis -> n numbers; a :class:`~workbench.problem.Costed` problem's are added here),
-        ``metrics`` (name -> n numbers), ``artifacts`` (name -> value, or one such mapping per row).
-        Returns False when the loop must stop: the budget is spent, or the cell was taken over."""
+        """Record ``len(X)`` steps: rows, values (NaN where failed), failure reasons (None where ok; a value
+        that is not finite is a failure too), and per row: ``costs`` (axis -> n numbers >= 0; a
+        :class:`~workbench.problem.Costed` problem's are added here), ``metrics`` (name -> n numbers),
+        ``artifacts`` (name -> value, or one such mapping per row). Rows of a batch after the one that spends
+        a cost budget are not recorded. Returns False when the loop must stop: the budget is spent, or the
+        cell was taken over."""
         n = int(X.shape[0])
-        values = torch.as_tensor(values, dtype=torch.float64).detach().cpu().reshape(n)
+        values = torch.as_tensor(values, dtype=torch.float64).detach().cpu().reshape(-1)
         reasons = list(reasons)
+        if values.numel() != n or len(reasons) != n:
+            raise SolverError(f"{self.key}: record got {n} rows, {values.numel()} values and {len(reasons)} reasons")
+        reasons = [r if r is not None or math.isfinite(v) else f"objective returned {v}"
+                   for r, v in zip(reasons, values.tolist())]
+        values = torch.where(torch.isfinite(values), values, torch.full_like(values, math.nan))
         costs = dict(costs or {})
         if self.cost_axes and not all(a in costs for a in self.cost_axes):
             costs = {**self._problem_costs(X), **costs}
-        rows_costs = [{a: float(_row(c, i, n, a)) for a, c in costs.items()} for i in range(n)]
+        rows_costs = [{a: self._cost(_row(c, i, n, a), a) for a, c in costs.items()} for i in range(n)]
+        n = self._within_budget(rows_costs)
         reserved = RESERVED.intersection(metrics or {})
         if reserved:
             raise SolverError(f"{self.key}: metric names {sorted(reserved)} are taken by the results' own variables")
-        rows_metrics = [{m: float(_row(v, i, n, m)) for m, v in (metrics or {}).items()} for i in range(n)]
-        rows_artifacts = _artifact_rows(artifacts, n)
+        rows_metrics = [{m: float(_row(v, i, len(values), m)) for m, v in (metrics or {}).items()} for i in range(n)]
+        rows_artifacts = _artifact_rows(artifacts, len(values))[:n]
+        X, values, reasons, rows_costs = X[:n], values[:n], reasons[:n], rows_costs[:n]
         elapsed = self._elapsed0 + time.perf_counter() - self._t0
-        if self._claim is not None and not self._claim.still_held():
+        if self._lost or (self._claim is not None and not self._claim.still_held()):
+            self._lost = True
             return False  # another worker has the cell now
         new = max(0, self._recorded - self.step)  # rows already recorded by an earlier run of this cell
         if new < n:
@@ -174,14 +194,36 @@ class CellRun:
                 log.warning("%s: evaluation at step %d failed: %s", self.key, self.step + i, reason)
                 if self.fail_fast:
                     raise EvaluationError(f"{self.key}: evaluation at step {self.step + i} failed: {reason} (--fail-fast)")
-        for row in rows_costs:
-            for axis, c in row.items():
-                self.spent[axis] = self.spent.get(axis, 0.0) + c
+        for i, row in enumerate(rows_costs):
+            for axis in set(row) | set(self._costs):
+                column = self._costs.setdefault(axis, [0.0] * self.step)
+                del column[self.step + i:]
+                column.append(row.get(axis, 0.0))
         ok = torch.isfinite(values)
         self.best = _better(self.best, _best(values[ok], self.sign), self.sign)
         self.step += n
         self.events.advanced(self.key, n, self.best)
         return not self.done
+
+    def _cost(self, value: float, axis: str) -> float:
+        if axis not in self.axes:
+            raise SolverError(f"{self.key}: a cost on axis {axis!r}, which the study does not record "
+                              f"(its axes: {', '.join(sorted(self.axes)) or 'none'})")
+        if not (math.isfinite(value) and value >= 0) or (axis == self.budget.axis and value <= 0):
+            rule = "> 0 (it counts against the budget)" if axis == self.budget.axis else "finite and >= 0"
+            raise SolverError(f"{self.key}: a step's {axis!r} cost must be {rule}, but got {value!r}")
+        return value
+
+    def _within_budget(self, rows_costs: list[dict[str, float]]) -> int:
+        """How many of a batch's rows to record: up to the one that spends a cost budget."""
+        if self.budget.evaluations is not None:
+            return len(rows_costs)
+        steps = list(self._costs.get(self.budget.axis, [])[: self.step])
+        for i, row in enumerate(rows_costs):
+            steps.append(row.get(self.budget.axis, 0.0))
+            if self.budget.spent(self.step + i + 1, {self.budget.axis: math.fsum(steps)}):
+                return i + 1
+        return len(rows_costs)
 
     def _problem_costs(self, X: Tensor) -> dict[str, Any]:
         try:
@@ -199,12 +241,15 @@ class CellRun:
     def save(self, state: Any) -> None:
         """Checkpoint ``state`` (anything ``torch.save`` takes) as of the steps recorded so far; a resumed
         cell gets it back from :meth:`restore`. The previous checkpoint is removed once this one is in place."""
+        if self._lost or (self._claim is not None and not self._claim.still_held()):
+            self._lost = True
+            return  # the cell is another worker's now: its checkpoints are not to be touched
         buf = io.BytesIO()
         torch.save(state, buf)
         ref = self._artifacts.put_bytes(f"{CHECKPOINT}-{self.step}.pt", buf.getvalue())
         previous = self._checkpoint()
-        mark = {"artifact_id": ref.artifact_id, "step": self.step, "spent": dict(self.spent), "best": self.best,
-                "n_failed": self.n_failed}
+        mark = {"artifact_id": ref.artifact_id, "step": self.step, "best": self.best, "n_failed": self.n_failed,
+                "claim": getattr(self._claim, "generation", 0)}
         self._recorder.mark(CHECKPOINT, mark)
         self._mark = mark
         if previous:
@@ -218,25 +263,27 @@ class CellRun:
         return self._mark or None
 
     def restore(self) -> Any | None:
-        """The last checkpoint's state (None when there is none); the run continues from its step."""
+        """The last checkpoint's state, the run continuing from its step; None when there is none, the run
+        then starting over from step 0 (see :meth:`replay_from_start`)."""
         mark = self._checkpoint()
         if mark is None or int(mark.get("step", -1)) > self._recorded:
+            self.replay_from_start()
             return None
         try:
             state = torch.load(io.BytesIO(self._artifacts.get(mark["artifact_id"])), map_location=self.device,
                                weights_only=False)
         except Exception as e:  # a checkpoint file lost with its folder: start over, recorded steps stand
             log.warning("%s: checkpoint %s unreadable (%s); starting from scratch", self.key, mark.get("artifact_id"), e)
+            self.replay_from_start()
             return None
         self.step = int(mark["step"])
-        self.spent = {str(k): float(v) for k, v in mark.get("spent", {}).items()}
         self.best = mark.get("best")
         self.n_failed = int(mark.get("n_failed", 0))
         return state
 
     def replay_from_start(self) -> None:
         """Run again from step 0 (no checkpoint): recorded steps are counted again, not written again."""
-        self.step, self.spent, self.best, self.n_failed = 0, {}, None, 0
+        self.step, self.best, self.n_failed = 0, None, 0
 
 
 def _row(value: Any, i: int, n: int, name: str) -> float:

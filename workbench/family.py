@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import xarray as xr
 
 from workbench.cell import CellRun
@@ -46,6 +47,16 @@ class Metric:
 
     def lower(self, direction: str) -> bool:
         return self.lower_is_better if self.lower_is_better is not None else direction == "minimize"
+
+    def scores(self, ds: xr.Dataset) -> xr.DataArray:
+        """``read(ds)``, or NaN everywhere while the variables it reads are not recorded yet (no step of the
+        study has recorded them)."""
+        try:
+            return self.read(ds)
+        except KeyError:
+            shape = tuple(ds.sizes[d] for d in ("problem", "solver", "seed"))
+            return xr.DataArray(np.full(shape, np.nan), dims=("problem", "solver", "seed"),
+                                coords={d: ds[d].values for d in ("problem", "solver", "seed")})
 
 
 def _final(ds: xr.Dataset, variable: str, lower_is_better: bool | None) -> xr.DataArray:

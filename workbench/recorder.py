@@ -193,10 +193,6 @@ class History:
     def __len__(self) -> int:
         return int(self.values.shape[0])
 
-    def spent(self) -> dict[str, float]:
-        """Cumulative cost on each axis over the recorded steps."""
-        return {axis: float(c.sum()) for axis, c in self.costs.items()}
-
 
 def kept_trials(trials: list[Any]) -> dict[int, Any]:
     """A cell's recorded trials by step, in step order: COMPLETE or FAIL trials carrying a ``step``. Should a

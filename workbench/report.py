@@ -53,12 +53,12 @@ class Leaderboard:
 def final_scores(ds: xr.Dataset, metric: str | None = None) -> xr.DataArray:
     """The final score of each (problem, solver, seed) under ``metric`` (the family's default when None);
     NaN for a cell with no successful evaluation."""
-    return metric_of(ds, metric).read(ds).transpose("problem", "solver", "seed")
+    return metric_of(ds, metric).scores(ds).transpose("problem", "solver", "seed")
 
 
 def leaderboard(ds: xr.Dataset, metric: str | None = None) -> Leaderboard:
     m = metric_of(ds, metric)
-    scores = m.read(ds).transpose("solver", "problem", "seed").values
+    scores = m.scores(ds).transpose("solver", "problem", "seed").values
     problems = [str(p) for p in ds.problem.values]
     solvers = [str(s) for s in ds.solver.values]
     lower = [m.lower(str(ds.direction.sel(problem=p).values)) for p in problems]

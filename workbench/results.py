@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from workbench.budget import Budget
+from workbench.budget import Budget, finished
 from workbench.cell import RESERVED
 from workbench.errors import ResultsError
 from workbench.family import find_family, module_of
@@ -78,6 +78,8 @@ class Series:
     failed: np.ndarray
     costs: dict[str, np.ndarray] = field(default_factory=dict)
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the cell is finished under the study's budget (:func:`workbench.budget.finished`)
+    finished: bool = False
 
     def __len__(self) -> int:
         return len(self.value)
@@ -106,7 +108,7 @@ class Series:
         finished, the first otherwise; values unknown. Enough to count cells."""
         failed = np.full(steps, -1, dtype=np.int8)
         failed[: steps if finished else 1] = 0
-        return cls(np.full(steps, np.nan), np.full(steps, np.nan), failed)
+        return cls(np.full(steps, np.nan), np.full(steps, np.nan), failed, finished=finished)
 
     @classmethod
     def of_dataset(cls, ds: xr.Dataset, problem: str, solver: str, seed: int) -> Series:
@@ -118,7 +120,9 @@ class Series:
                 cum = np.nan_to_num(cell["cost"].sel(axis=axis).values, nan=0.0)
                 costs[str(axis)] = np.diff(cum, prepend=0.0)
         metrics = {m: cell[m].values for m in ds.attrs.get("metrics", "").split(",") if m and m in ds}
-        return cls(cell["value"].values, cell["elapsed"].values, cell["failed"].values.astype(np.int8), costs, metrics)
+        done = bool(cell["finished"].values) if "finished" in ds else False
+        return cls(cell["value"].values, cell["elapsed"].values, cell["failed"].values.astype(np.int8), costs, metrics,
+                   done)
 
 
 # --------------------------------------------------------------------------------------------- the study
@@ -145,8 +149,9 @@ def cell_meta(study: Study, cell: Cell) -> dict[str, Any]:
     """What a cell's Optuna study carries about its study and problem (attribute ``workbench``): enough
     for :func:`layout_from_cells` to rebuild the study's Dataset from the storage alone."""
     p = cell.problem
+    order = [study.problems.index(p), study.solvers.index(cell.solver), study.seeds.index(cell.seed)]
     return {
-        "study": study.name, "problem": p.name, "solver": cell.solver.label, "seed": cell.seed,
+        "study": study.name, "problem": p.name, "solver": cell.solver.label, "seed": cell.seed, "order": order,
         "budget": study.budget.describe(), "family": study.family.name, "family_module": module_of(study.family),
         "axes": list(study.axes),
         "direction": p.direction, "optimum": p.optimum,
@@ -177,9 +182,14 @@ def layout_from_cells(metas: list[Mapping[str, Any]], base: xr.Dataset | None = 
     def order(old: list[Any], new: list[Any]) -> list[Any]:
         return list(dict.fromkeys([*old, *new]))
 
-    problems = order([str(p) for p in base.problem.values] if base is not None else [], [str(m["problem"]) for m in metas])
-    solvers = order([str(s) for s in base.solver.values] if base is not None else [], [str(m["solver"]) for m in metas])
-    seeds = order([int(s) for s in base.seed.values] if base is not None else [], [int(m["seed"]) for m in metas])
+    def declared(field: str, axis: int, cast: Any) -> list[Any]:
+        """The cells' names of one dim in the study's declared order (cells say where they stand)."""
+        ranked = sorted(metas, key=lambda m: (list(m.get("order") or [0, 0, 0])[axis], str(m[field])))
+        return [cast(m[field]) for m in ranked]
+
+    problems = order([str(p) for p in base.problem.values] if base is not None else [], declared("problem", 0, str))
+    solvers = order([str(s) for s in base.solver.values] if base is not None else [], declared("solver", 1, str))
+    seeds = order([int(s) for s in base.seed.values] if base is not None else [], declared("seed", 2, int))
     about: dict[str, dict[str, Any]] = {}
     if base is not None:
         for i, p in enumerate(base.problem.values):
@@ -194,7 +204,9 @@ def layout_from_cells(metas: list[Mapping[str, Any]], base: xr.Dataset | None = 
             variables.setdefault(k, [math.nan] * len(problems))[i] = float(v)
     first = metas[0] if metas else {}
     attrs = dict(base.attrs) if base is not None else {"study": json.dumps({"name": first.get("study", "")})}
-    budget = Budget.from_json(json.loads(attrs["budget"])) if "budget" in attrs else Budget.from_json(first.get("budget"))
+    budget = _current_budget([Budget.from_json(m.get("budget")) for m in metas])
+    if budget is None and "budget" in attrs:
+        budget = Budget.from_json(json.loads(attrs["budget"]))
     family = str(attrs.get("family") or first.get("family") or "blackbox")
     family_module = str(attrs.get("family_module") or first.get("family_module") or "")
     axes = tuple(dict.fromkeys([*(str(a) for a in (base.axis.values if base is not None and "axis" in base.coords else [])),
@@ -224,18 +236,20 @@ def build(layout: Layout, series: Mapping[tuple[str, str, int], Series]) -> xr.D
     if clash:
         raise ResultsError(f"recorded metrics {sorted(clash)} take names the results use for other variables")
     metrics = {m: np.full((P, S, R, T), np.nan) for m in names}
+    done = np.zeros((P, S, R), dtype=np.int8)
     index = ({p: i for i, p in enumerate(layout.problems)}, {s: i for i, s in enumerate(layout.solvers)},
              {r: i for i, r in enumerate(layout.seeds)})
     for (p, s, r), cell in series.items():
         if p not in index[0] or s not in index[1] or r not in index[2]:
             continue
         at = (index[0][p], index[1][s], index[2][r])
+        done[at] = int(cell.finished)
         n = min(len(cell), T)
         value[at][:n], elapsed[at][:n], failed[at][:n] = cell.value[:n], cell.elapsed[:n], cell.failed[:n]
         ran = cell.failed[:n] >= 0
         for k, axis in enumerate(axes):
-            per_step = cell.costs.get(axis, np.zeros(n))[:n]
-            cost[at][:n, k] = np.where(ran, np.cumsum(np.nan_to_num(per_step)), np.nan)
+            if axis in cell.costs:  # an axis the cell does not record stays NaN
+                cost[at][:n, k] = np.where(ran, np.cumsum(np.nan_to_num(cell.costs[axis][:n])), np.nan)
         for m, v in cell.metrics.items():
             metrics[m][at][:n] = v[:n]
     optima = np.array(layout.optima, dtype=np.float64).reshape(P)
@@ -244,7 +258,8 @@ def build(layout: Layout, series: Mapping[tuple[str, str, int], Series]) -> xr.D
     dims = ("problem", "solver", "seed", "step")
     data: dict[str, Any] = {
         "value": (dims, value), "best": (dims, best), "regret": (dims, np.abs(best - optima[:, None, None, None])),
-        "elapsed": (dims, elapsed), "failed": (dims, failed), "optimum": (("problem",), optima),
+        "elapsed": (dims, elapsed), "failed": (dims, failed), "finished": (dims[:3], done),
+        "optimum": (("problem",), optima),
         "direction": (("problem",), np.array(layout.directions, dtype=str)),
         **{m: (dims, v) for m, v in metrics.items()},
         **{k: (("problem",), np.array(v, dtype=np.float64)) for k, v in layout.variables.items()},
@@ -263,13 +278,26 @@ def build(layout: Layout, series: Mapping[tuple[str, str, int], Series]) -> xr.D
 
 def build_results(study: Study, store: Store) -> xr.Dataset:
     """Read every cell of ``study`` from ``store`` into a Dataset (cells not run stay NaN)."""
-    ids = {s.study_name: s._study_id for s in store.studies()}
+    frozen = {s.study_name: s for s in store.studies()}
     series = {}
     for cell in study.cells():
-        key = cell.key(study.name)
-        if key in ids:
-            series[(cell.problem.name, cell.solver.label, cell.seed)] = Series.of_trials(store.trials(ids[key]))
+        f = frozen.get(cell.key(study.name))
+        if f is not None:
+            one = Series.of_trials(store.trials(f._study_id))
+            one.finished = finished(f.user_attrs, study.budget)
+            series[(cell.problem.name, cell.solver.label, cell.seed)] = one
     return build(layout_of(study, store.url), series)
+
+
+def _current_budget(budgets: list[Budget | None]) -> Budget | None:
+    """The budget a study runs under now, from its cells' attributes: a cell carries the budget of the last
+    run that touched it, so the largest one (on the axis most cells count) is the current one."""
+    known = [b for b in budgets if b is not None]
+    if not known:
+        return None
+    axes = [b.axis for b in known]
+    axis = max(set(axes), key=axes.count)
+    return max((b for b in known if b.axis == axis), key=lambda b: b.amount)
 
 
 def _problem_variables(ds: xr.Dataset) -> list[str]:

@@ -194,7 +194,7 @@ class Runner:
         try:
             run = CellRun(key=key, problem=problem.bind(cell.seed), solver=cell.solver, seed=cell.seed,
                           device=self.device, budget=self.study.budget, batch_size=self.study.batch_size,
-                          recorder=recorder, artifacts=self.artifacts, events=self.progress,
+                          recorder=recorder, artifacts=self.artifacts, axes=self.study.axes, events=self.progress,
                           fail_fast=self.fail_fast, claim=claim)
             self.study.family.drive(run)
             if claim is None or claim.still_held():

@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.budget import EVALUATIONS, Budget
 from workbench.errors import InvalidStudyError, StudyFileError, WorkbenchError
-from workbench.family import Family, family_of
+from workbench.family import Family, family_of, module_of
 from workbench.problem import Costed, Problem, resolve_problem
 from workbench.solver import Solver
 from workbench.solvers import resolve_solver
@@ -74,10 +74,13 @@ class Study:
         self.seeds = tuple(seed_list)
         self.family = _family(self.problems, self.solvers)
         self.budget = Budget.of(self.family.default_budget(self.problems) if budget is None else budget)
-        if self.budget.axis != EVALUATIONS and self.budget.axis not in self.axes:
-            raise InvalidStudyError(
-                f"Study.budget: {self.budget!r} counts {self.budget.axis!r}, which no problem of this study records "
-                f"(cost axes: {', '.join(self.axes) or 'none'}; or count evaluations: budget=Budget(evaluations=N))")
+        if self.budget.axis != EVALUATIONS:
+            silent = [p.name for p in self.problems if self.budget.axis not in self.family.axes
+                      and self.budget.axis not in (p.cost_axes if isinstance(p, Costed) else ())]
+            if silent:
+                raise InvalidStudyError(
+                    f"Study.budget: {self.budget!r} counts {self.budget.axis!r}, which problems {silent} do not record "
+                    f"(cost axes: {', '.join(self.axes) or 'none'}; or count evaluations: budget=Budget(evaluations=N))")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidStudyError(f"Study.batch_size must be an int >= 1, but got batch_size={batch_size!r}")
         self.batch_size = batch_size
@@ -132,6 +135,10 @@ def _family(problems: tuple[Problem, ...], solvers: tuple[Solver, ...]) -> Famil
         family = family_of(names[0])
     except WorkbenchError as e:
         raise InvalidStudyError(f"Study.problems[0]: {problems[0].name!r} names family {names[0]!r}: {e}") from e
+    if module_of(family).startswith("__"):
+        raise InvalidStudyError(
+            f"Study.problems: family {family.name!r} is defined in the study file itself; define it in a module "
+            "the study file imports, so that reports and the dashboard can find it again")
     for i, p in enumerate(problems):
         family.check_problem(p, f"Study.problems[{i}]")
     for i, s in enumerate(solvers):

@@ -86,9 +86,8 @@ class BisectionFamily(Family):
     def drive(self, run: CellRun) -> None:
         problem: RootProblem = run.problem  # type: ignore[assignment]
         solver: RootSolver = run.solver  # type: ignore[assignment]
-        state = run.restore()
+        state = run.restore()  # None: no checkpoint, the run starts over (recorded steps are not written twice)
         if state is None:
-            run.replay_from_start()
             a, b = problem.lo, problem.hi
             state = {"a": a, "fa": problem.f(a), "b": b, "fb": problem.f(b), "calls": 2}
         signed: dict[str, float] = {}

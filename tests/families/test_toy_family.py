@@ -66,7 +66,7 @@ def test_a_cost_budget_stops_at_the_budget_and_plots_against_the_cost_axis(roots
 
 
 def test_a_budget_on_an_axis_no_problem_records_fails_when_declared():
-    with pytest.raises(InvalidStudyError, match=r"Study.budget: Budget\(seconds=5\) counts 'seconds', which no problem"):
+    with pytest.raises(InvalidStudyError, match=r"Study.budget: Budget\(seconds=5\) counts 'seconds', which problems \['cubic', 'cos'\] do not"):
         roots_study(Budget(seconds=5))
     with pytest.raises(InvalidStudyError, match="Budget.calls must be a finite number > 0"):
         Budget(calls=-1)

@@ -3,6 +3,7 @@ and a study whose files cannot be read is reported on its own without hiding the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.browse.live import STORAGE_FILES, StorageCell, open_readonly, storage_cells
+from workbench.budget import Budget
 from workbench.errors import WorkbenchError
 from workbench.results import RESULTS_FILE, Series, build, layout_from_cells, load_results
 
@@ -144,26 +146,24 @@ class StudyEntry:
         return "complete" if self.complete else ("running" if self.live else "stopped")
 
 
-def cell_counts(ds: xr.Dataset, errors: set[tuple[str, str, int]] = frozenset(),
-                finished: set[tuple[str, str, int]] | None = None) -> dict[str, int]:
+def cell_counts(ds: xr.Dataset, errors: set[tuple[str, str, int]] = frozenset()) -> dict[str, int]:
     """Cells done, running (some steps run), failed (every step run failed, or the solver broke: ``errors``
-    holds those cells as ``(problem, solver, seed)``), pending (none run). Done: the cells in ``finished``
-    when the storage says which are (the only way to tell for a cost budget); else every step run."""
+    holds those cells as ``(problem, solver, seed)``), pending (none run). Done: finished under the study's
+    budget (the results' ``finished``, the one verdict the runner and ``workbench status`` use); for results
+    without it, every step run."""
     failed = ds["failed"].transpose("problem", "solver", "seed", "step").values  # -1 not run, 0 ok, 1 failed
     ran = (failed >= 0).sum(axis=-1)
     all_failed = (ran > 0) & ((failed == 1).sum(axis=-1) == ran)
+    broke = np.zeros(ran.shape, dtype=bool)
     index = {(str(p), str(s), int(r)): (i, j, k) for i, p in enumerate(ds.problem.values)
              for j, s in enumerate(ds.solver.values) for k, r in enumerate(ds.seed.values)}
-
-    def mask(cells: set[tuple[str, str, int]]) -> np.ndarray:
-        out = np.zeros(ran.shape, dtype=bool)
-        for cell in cells:
-            if cell in index:
-                out[index[cell]] = True
-        return out
-
-    bad = all_failed | mask(errors)
-    done = (mask(finished) if finished is not None else ran == failed.shape[-1]) & ~bad
+    for cell in errors:
+        if cell in index:
+            broke[index[cell]] = True
+    bad = all_failed | broke
+    finished = (ds["finished"].transpose("problem", "solver", "seed").values == 1 if "finished" in ds
+                else ran == failed.shape[-1])
+    done = finished & ~bad
     return {"done": int(done.sum()), "running": int(((ran > 0) & ~done & ~bad).sum()), "failed": int(bad.sum()),
             "pending": int(((ran == 0) & ~bad & ~done).sum())}
 
@@ -171,14 +171,13 @@ def cell_counts(ds: xr.Dataset, errors: set[tuple[str, str, int]] = frozenset(),
 SeriesReader = Callable[[StorageCell], Series]
 
 
-def complete_in(base: xr.Dataset | None, cell: StorageCell) -> bool:
-    """``base`` (a results Dataset) already holds every step of a finished ``cell``."""
-    if base is None or not cell.finished or not cell.steps or base.sizes["step"] < cell.steps:
+def complete_in(base: xr.Dataset | None, cell: StorageCell, budget: Budget | None) -> bool:
+    """``base`` (a results Dataset) already holds ``cell`` finished under ``budget``."""
+    if base is None or "finished" not in base or budget is None or not cell.finished_under(budget):
         return False
     if cell.problem not in base.problem or cell.solver not in base.solver or cell.seed not in base.seed:
         return False
-    run = base["failed"].sel(problem=cell.problem, solver=cell.solver, seed=cell.seed).values[: cell.steps]
-    return bool((run >= 0).all())
+    return bool(base["finished"].sel(problem=cell.problem, solver=cell.solver, seed=cell.seed).values == 1)
 
 
 def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path], xr.Dataset] = load_results,
@@ -221,28 +220,32 @@ def read_study(folder: StudyFolder, *, curves: bool = True, load: Callable[[Path
     if ds is None:
         return StudyEntry(folder, error="; ".join(errors) or "no results yet")
     broke = {(c.problem, c.solver, c.seed) for c in stored if c.error and not c.finished}
-    done = {(c.problem, c.solver, c.seed) for c in stored if c.finished} if stored else None
     return StudyEntry(
         folder, ds, warning="; ".join(errors), title=_title(ds) or folder.name,
         problems=[str(p) for p in ds.problem.values], solvers=[str(s) for s in ds.solver.values],
         seeds=[int(s) for s in ds.seed.values], budget=int(ds.sizes.get("step", 0)),
-        counts=cell_counts(ds, broke, done), from_storage=live,
+        counts=cell_counts(ds, broke), from_storage=live,
     )
 
 
 def rebuild(stored: list[StorageCell], series: SeriesReader | None, base: xr.Dataset | None = None) -> xr.Dataset:
-    """A study's Dataset from its storage cells, by the results builder: cells ``base`` holds whole come
-    from it, the others from ``series`` (None: not read, only counted, see :meth:`Series.not_read`)."""
+    """A study's Dataset from its storage cells, by the results builder: cells ``base`` holds finished come
+    from it, the others from ``series`` (None: not read, only counted, see :meth:`Series.not_read`). Every
+    cell is judged finished against the study's current budget (the largest its cells carry)."""
+    layout = layout_from_cells([c.meta for c in stored], base)
+    steps = layout.budget.evaluations if layout.budget is not None else None
     out = {}
     for c in stored:
-        if complete_in(base, c):
+        done = layout.budget is not None and c.finished_under(layout.budget)
+        if complete_in(base, c, layout.budget):
             assert base is not None
-            out[(c.problem, c.solver, c.seed)] = Series.of_dataset(base, c.problem, c.solver, c.seed)
+            one = Series.of_dataset(base, c.problem, c.solver, c.seed)
         elif series is not None:
-            out[(c.problem, c.solver, c.seed)] = series(c)
+            one = series(c)
         else:
-            out[(c.problem, c.solver, c.seed)] = Series.not_read(max(c.steps, 1), c.finished)
-    ds = build(layout_from_cells([c.meta for c in stored], base), out)
+            one = Series.not_read(steps or 1, done)
+        out[(c.problem, c.solver, c.seed)] = dataclasses.replace(one, finished=done)
+    ds = build(layout, out)
     ds.attrs["live"] = "storage"
     return ds
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.budget import Budget, finished
+from workbench.budget import FINISHED, Budget, finished
 
 STORAGE_FILES = ("optuna.db", "journal.log")
 
@@ -30,8 +30,14 @@ class StorageCell:
     budget: Budget | None
     finished: bool
     error: str = ""
+    #: the budget the cell was last finished under (None: never finished)
+    mark: Budget | None = None
     #: what the cell carries about its study and problem (:func:`workbench.results.cell_meta`)
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def finished_under(self, budget: Budget) -> bool:
+        """Finished under ``budget`` (a cell finished under a smaller one has more to run)."""
+        return self.mark is not None and self.mark.covers(budget)
 
     @property
     def steps(self) -> int:
@@ -72,6 +78,6 @@ def storage_cells(frozen_studies: list[Any]) -> list[StorageCell]:
             key=fs.study_name, study_id=fs._study_id, study=str(meta.get("study", "")), problem=str(meta["problem"]),
             solver=str(meta["solver"]), seed=int(meta["seed"]), budget=budget,
             finished=budget is not None and finished(fs.user_attrs, budget), error=str(fs.user_attrs.get("error", "")),
-            meta=meta,
+            meta=meta, mark=Budget.from_json(fs.user_attrs.get(FINISHED)),
         ))
     return out

@@ -57,7 +57,8 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
         reached = sub.failed.values >= 0  # solver x seed x step
         if x != "evaluations":
             at = sub.elapsed.values if x == "seconds" else sub["cost"].sel(axis=x).values
-            grid, vals, reached = _resample(at, vals, reached)
+            done = sub["finished"].values == 1 if "finished" in sub else np.zeros(vals.shape[:-1], dtype=bool)
+            grid, vals, reached = _resample(at, vals, reached, done)
         else:
             grid = sub.step.values + 1
         ok = np.isfinite(vals)
@@ -82,10 +83,11 @@ def convergence(ds: xr.Dataset, *, y: str = "best", x: str = "evaluations", solv
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def _resample(at: np.ndarray, vals: np.ndarray, reached: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _resample(at: np.ndarray, vals: np.ndarray, reached: np.ndarray,
+              done: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Curves over steps (``... x step``, with their x ``at`` each step) onto a common grid of x (see
     :func:`convergence`): the value at the last step with x <= each grid point; NaN (and not reached) before
-    a curve's first step and past its last."""
+    a curve's first step, and past its last unless its cell is ``done`` (finished: its best stays)."""
     at = np.where(reached & np.isfinite(at), at, np.nan)
     grid = np.unique(at[np.isfinite(at)])
     if len(grid) > GRID:
@@ -94,7 +96,7 @@ def _resample(at: np.ndarray, vals: np.ndarray, reached: np.ndarray) -> tuple[np
     key = np.where(np.isnan(at), np.inf, at)
     last = np.apply_along_axis(lambda row: np.searchsorted(row, grid, side="right") - 1, -1, key)  # ... x GRID
     end = np.nanmax(np.where(np.isnan(at), -np.inf, at), axis=-1, keepdims=True)
-    inside = (last >= 0) & (grid <= end)
+    inside = (last >= 0) & ((grid <= end) | done[..., None])
     picked = np.take_along_axis(vals, np.clip(last, 0, None), axis=-1)
     return grid, np.where(inside, picked, np.nan), inside
 

@@ -29,7 +29,6 @@ from workbench.families.offline.problem import (
 from workbench.families.offline.solver import OfflineSolver, generator
 from workbench.family import Family, Metric, families
 from workbench.problem import Problem
-from workbench.solver import CellContext
 
 QS = (100.0, 80.0, 50.0)
 
@@ -71,9 +70,9 @@ class OfflineFamily(Family):
             return
         problem, solver = run.problem, run.solver
         data = problem.dataset()  # type: ignore[attr-defined]
-        context = CellContext(space=problem.space, seed=run.seed, device=run.device)
+        run.replay_from_start()  # the whole batch is proposed again; the candidates recorded stand
         try:
-            X = solver.propose(data, k, context)  # type: ignore[attr-defined]
+            X = solver.propose(data, k, run.context)  # type: ignore[attr-defined]
         except OracleAccessError as e:
             raise SolverError(f"solver {solver.label!r} is refused: {e}") from e
         except WorkbenchError:
@@ -84,7 +83,6 @@ class OfflineFamily(Family):
         X = run.checked(X, k, f"propose(data, {k})")
         with scoring():
             evaluation = run.evaluate(X.cpu(), problem.oracle)  # type: ignore[attr-defined]
-        run.replay_from_start()
         run.record(X, evaluation.values, evaluation.reasons)
 
     def extend(self, ds: xr.Dataset) -> xr.Dataset:
