@@ -39,11 +39,6 @@ class StorageCell:
         """Finished under ``budget`` (a cell finished under a smaller one has more to run)."""
         return self.mark is not None and self.mark.covers(budget)
 
-    @property
-    def steps(self) -> int:
-        """Steps the budget allows, where it counts evaluations (else 0: unknown until read)."""
-        return (self.budget.evaluations or 0) if self.budget is not None else 0
-
 
 def open_readonly(path: Path) -> Any:
     """An Optuna storage over a run folder's ``optuna.db`` (opened read-only) or ``journal.log``."""
