@@ -165,7 +165,9 @@ def test_a_frozen_worker_loses_its_cell_after_the_grace_period(server, tmp_path,
 
 def test_workers_ride_out_a_postgres_restart(server, tmp_path, cli_env):
     url = server.new_database()
-    study = write_study(tmp_path, seeds=6, budget=30, sleep=0.05)
+    # 180 evaluations of 0.15 s on 2 workers: about 14 s of work, so the 3 s outage lands while both work (with
+    # 0.05 s a slow poll could see 20 recorded only when the workers were already finishing, and nothing failed)
+    study = write_study(tmp_path, seeds=6, budget=30, sleep=0.15)
     procs = [worker(tmp_path, cli_env, study, url) for _ in range(2)]
     wait_for(lambda: n_recorded(url, "dist") >= 20, 120, "some progress before the restart")
     server.stop()
