@@ -1,3 +1,3 @@
 """The library of declared problems. Importing it registers every problem by name."""
 
-from problems import offline, synthetic  # noqa: F401
+from problems import offline, synthetic, training  # noqa: F401

@@ -162,10 +162,10 @@ class Space:
     ``dim`` is the width of the native encoding (a ``Sequence`` takes ``length`` columns).
     """
 
-    def __init__(self, *parameters: Parameter) -> None:
+    def __init__(self, *parameters: Parameter, _empty: bool = False) -> None:
         if len(parameters) == 1 and isinstance(parameters[0], (list, tuple)):
             parameters = tuple(parameters[0])
-        if not parameters:
+        if not parameters and not _empty:
             raise InvalidSpaceError("Space needs at least one parameter, but got none")
         for i, p in enumerate(parameters):
             if not isinstance(p, (Real, Integer, Categorical, Sequence)):
@@ -197,6 +197,12 @@ class Space:
             [bool(getattr(p, "log", False)) for p in self.parameters for _ in range(p.width)], dtype=torch.bool
         )
         self._discrete = torch.tensor([k != "real" for k in kinds], dtype=torch.bool)
+
+    @classmethod
+    def empty(cls) -> Space:
+        """The space of no parameters, for families whose steps are not points (a training epoch, say):
+        every record is ``{}``, every native row has zero columns."""
+        return cls(_empty=True)
 
     @classmethod
     def of(cls, value: object, field: str = "space") -> Space:
@@ -252,6 +258,8 @@ class Space:
     def from_description(cls, described: list[dict[str, Any]]) -> Space:
         """The space that :meth:`describe` described (as stored with results)."""
         kinds = {"Real": Real, "Integer": Integer, "Categorical": Categorical, "Sequence": Sequence}
+        if not described:
+            return cls.empty()
         return cls(*(kinds[d["type"]](**{k: v for k, v in d.items() if k != "type"}) for d in described))
 
     # ------------------------------------------------------------------ unit cube

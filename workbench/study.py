@@ -13,7 +13,7 @@ from typing import Any
 from workbench.budget import EVALUATIONS, Budget
 from workbench.errors import InvalidStudyError, StudyFileError, WorkbenchError
 from workbench.family import Family, family_of, module_of
-from workbench.problem import Costed, Problem, resolve_problem
+from workbench.problem import Problem, resolve_problem
 from workbench.solver import Solver
 from workbench.solvers import resolve_solver
 
@@ -76,7 +76,7 @@ class Study:
         self.budget = Budget.of(self.family.default_budget(self.problems) if budget is None else budget)
         if self.budget.axis != EVALUATIONS:
             silent = [p.name for p in self.problems if self.budget.axis not in self.family.axes
-                      and self.budget.axis not in (p.cost_axes if isinstance(p, Costed) else ())]
+                      and self.budget.axis not in _cost_axes(p)]
             if silent:
                 raise InvalidStudyError(
                     f"Study.budget: {self.budget!r} counts {self.budget.axis!r}, which problems {silent} do not record "
@@ -96,8 +96,9 @@ class Study:
 
     @property
     def axes(self) -> tuple[str, ...]:
-        """The cost axes recorded: the family's, then those the problems declare (:class:`Costed`)."""
-        declared = [a for p in self.problems if isinstance(p, Costed) for a in p.cost_axes]
+        """The cost axes recorded: the family's, then those the problems declare (``cost_axes``: a
+        :class:`Costed` problem's, or the axes a family's loop records for a problem of its own)."""
+        declared = [a for p in self.problems for a in _cost_axes(p)]
         return tuple(dict.fromkeys([*self.family.axes, *declared]))
 
     @property
@@ -163,6 +164,10 @@ def _each(items: Iterable[Any], field: str, resolve: Any) -> Iterator[Any]:
         count += 1
     if not count:
         raise InvalidStudyError(f"Study.{field} must not be empty")
+
+
+def _cost_axes(problem: Problem) -> tuple[str, ...]:
+    return tuple(getattr(problem, "cost_axes", ()) or ())
 
 
 def _unique(names: list[str], field: str, what: str) -> None:

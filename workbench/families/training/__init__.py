@@ -1,0 +1,197 @@
+"""The training family: train a model whose loss lives in target space, counting the expensive calls.
+
+A cell trains the problem's model (initialized from the cell's seed) with the solver's optimizer, one
+**step per epoch**: after each epoch the loop records the training objective over the whole training set
+(the step's value, minimized; its optimum ``f*`` where the problem knows it), the problem's other scores as
+metrics (``val_loss``, ``test_loss``, ``test_accuracy``), the optimizer's state in bytes, and what the epoch
+cost on the family's axes:
+
+* ``oracle_calls`` — calls of the expensive target-space oracle (``ℓ`` and its gradient in ``z``);
+* ``model_passes`` — forward and backward passes through the model (the cheap work);
+* ``epochs`` — passes over the data (a fraction for an epoch cut short by the budget);
+* ``train_seconds`` — wall time spent in the optimizer's steps (scoring excluded);
+* ``env_steps`` — environment steps, for problems that collect their data by acting (``cost_axes``).
+
+A budget may count any of them (``Budget(oracle_calls=2000)``, ``Budget(epochs=100)``); an int counts
+epochs. The loop checkpoints the model, the optimizer and the data order after every epoch, so a killed
+cell resumes from its last epoch. A training objective that turns NaN or infinite, or a loss that raises,
+ends the cell with that epoch recorded as failed; the study goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+import xarray as xr
+
+from workbench.cell import CellRun
+from workbench.errors import InvalidProblemError, InvalidStudyError, SolverError, WorkbenchError
+from workbench.families.training.problem import (
+    ENV_STEPS,
+    EPOCHS,
+    ORACLE,
+    PASSES,
+    TRAIN_SECONDS,
+    Batch,
+    FixedData,
+    Split,
+    TrainingProblem,
+    check_training,
+)
+from workbench.families.training.solver import Counter, Setup, Step, Trainer, TrainingSolver, tensor_bytes
+from workbench.family import Family, Metric, Page, families
+from workbench.problem import Problem
+
+
+def _last(ds: xr.Dataset, variable: str) -> xr.DataArray:
+    """The value of ``variable`` at each cell's last recorded step (NaN where none is finite)."""
+    arr = ds[variable].transpose("problem", "solver", "seed", "step").values
+    out = np.full(arr.shape[:-1], np.nan)
+    for idx in np.ndindex(*arr.shape[:-1]):
+        finite = np.flatnonzero(np.isfinite(arr[idx]))
+        if finite.size:
+            out[idx] = arr[idx][finite[-1]]
+    return xr.DataArray(out, dims=("problem", "solver", "seed"),
+                        coords={d: ds[d].values for d in ("problem", "solver", "seed")})
+
+
+def _gap(ds: xr.Dataset) -> xr.DataArray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _last(ds, "value") - ds["optimum"]
+
+
+METRICS = (
+    Metric("train_loss", "final training loss after {steps} epochs", lambda ds: _last(ds, "value"), True,
+           "lower is better; the objective over the whole training set after the last epoch"),
+    Metric("gap", "final training-loss gap F - f*", _gap, True, "lower is better; f* from full-batch L-BFGS"),
+    Metric("test_accuracy", "final test accuracy", lambda ds: _last(ds, "test_accuracy"), False,
+           "higher is better; classification problems only"),
+    Metric("test_loss", "final test loss", lambda ds: _last(ds, "test_loss"), True, "lower is better"),
+)
+
+
+def generator(seed: int, salt: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed(int(seed) * 1_000_003 + salt)
+    return g
+
+
+class TrainingFamily(Family):
+    name = "training"
+    summary = "train a model whose loss lives in target space; cost = expensive oracle calls, model passes, epochs"
+    axes = (ORACLE, PASSES, EPOCHS, TRAIN_SECONDS)
+    metrics = METRICS
+    pages = (Page("dashboards/views/training_lr.py", "Learning rates"),)
+
+    def default_budget(self, problems: Sequence[Problem]) -> int:
+        return 20  # epochs
+
+    def check_problem(self, problem: Problem, where: str) -> None:
+        if not isinstance(problem, TrainingProblem):
+            raise InvalidStudyError(f"{where}: {problem.name!r} names the training family but is no TrainingProblem")
+        try:
+            check_training(problem, where)
+        except InvalidProblemError as e:
+            raise InvalidStudyError(str(e)) from e
+
+    def drive(self, run: CellRun) -> None:
+        problem: TrainingProblem = run.problem  # type: ignore[assignment]
+        solver: TrainingSolver = run.solver  # type: ignore[assignment]
+        if solver.full_batch and not isinstance(problem, FixedData):
+            raise SolverError(f"solver {solver.label!r} trains on the full training set, which problem "
+                              f"{problem.name!r} does not have (its data come from acting)")
+        batch_size = len(problem.splits()["train"]) if solver.full_batch else problem.batch_size  # type: ignore[attr-defined]
+        per_epoch = problem.steps_per_epoch(batch_size)
+        torch.manual_seed(run.seed)  # anything a model draws outside the generators the loop passes
+        model = problem.model(generator(run.seed, 1))
+        data = generator(run.seed, 2)
+        setup = Setup(problem=problem, seed=run.seed, device=run.device, steps_per_epoch=per_epoch,
+                      total_steps=_total_steps(run, per_epoch))
+        trainer = solver.start(model, setup)
+        state = run.restore()
+        if state is not None:
+            model.load_state_dict(state["model"])
+            trainer.load_state_dict(state["trainer"])
+            data.set_state(state["data"])
+        counter = Counter()
+        axes = set(run.axes)
+        going = not run.done
+        while going:
+            epoch = run.step + 1
+            before, batches, reason = counter.snapshot(), 0, None
+            stop_at = _stop_at(run, before)
+            t0 = time.perf_counter()
+            try:
+                for batch in problem.batches(model, batch_size, data):
+                    counter.env_steps += batch.env_steps
+                    batches += 1
+                    trainer.step(Step(problem, model, batch, counter))
+                    if stop_at is not None and _reached(counter, stop_at):
+                        break
+            except WorkbenchError:
+                raise
+            except Exception as e:  # the problem's loss or data raised: this epoch fails, the cell ends
+                reason = f"epoch {epoch} failed: {type(e).__name__}: {e}"
+            seconds = time.perf_counter() - t0
+            scores: dict[str, float] = {}
+            if reason is None:
+                try:
+                    with torch.no_grad():
+                        scores = {k: float(v) for k, v in problem.scores(model).items()}
+                except Exception as e:
+                    reason = f"scoring after epoch {epoch} failed: {type(e).__name__}: {e}"
+            value = scores.pop("train_loss", math.nan)
+            if reason is None and not math.isfinite(value):
+                reason = f"training loss turned {value} in epoch {epoch}"
+            spent = counter.snapshot()
+            costs = {ORACLE: spent[ORACLE] - before[ORACLE], PASSES: spent[PASSES] - before[PASSES],
+                     EPOCHS: max(batches, 1) / per_epoch, TRAIN_SECONDS: max(seconds, 1e-9)}
+            if ENV_STEPS in axes:
+                costs[ENV_STEPS] = spent[ENV_STEPS] - before[ENV_STEPS]
+            if run.budget.axis in costs and costs[run.budget.axis] <= 0:
+                costs[run.budget.axis] = 1  # a step that failed before it spent anything still counts once
+            metrics = {k: v for k, v in scores.items() if math.isfinite(v)}
+            metrics["optimizer_bytes"] = float(trainer.state_bytes())
+            going = run.record(torch.empty(1, 0, dtype=torch.float64), torch.tensor([value]), [reason],
+                               costs=costs, metrics=metrics)
+            if reason is not None:
+                return  # a diverged or broken training has nothing left to try; the cell ends here
+            run.save({"model": model.state_dict(), "trainer": trainer.state_dict(), "data": data.get_state()})
+
+
+def _total_steps(run: CellRun, per_epoch: int) -> int | None:
+    """Optimizer steps the budget allows, when it says (for schedules that decay over the whole run)."""
+    if run.budget.evaluations is not None:
+        return run.budget.evaluations * per_epoch
+    if run.budget.axis == EPOCHS:
+        return int(math.ceil(run.budget.amount * per_epoch))
+    if run.budget.axis == ORACLE:
+        return int(run.budget.amount)
+    return None
+
+
+def _stop_at(run: CellRun, before: Mapping[str, int]) -> dict[str, float] | None:
+    """Where to cut an epoch short: the counter value at which a budget counted in calls, passes or
+    environment steps is spent."""
+    axis = run.budget.axis
+    if axis not in (ORACLE, PASSES, ENV_STEPS):
+        return None
+    left = run.budget.amount - run.spent.get(axis, 0.0)
+    return {axis: before[axis] + left}
+
+
+def _reached(counter: Counter, stop_at: Mapping[str, float]) -> bool:
+    spent = counter.snapshot()
+    return any(spent[a] >= v for a, v in stop_at.items())
+
+
+family = families.add(TrainingFamily())
+
+__all__ = ["Batch", "Counter", "FixedData", "Setup", "Split", "Step", "Trainer", "TrainingFamily",
+           "TrainingProblem", "TrainingSolver", "family", "generator", "tensor_bytes"]
