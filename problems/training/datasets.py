@@ -53,8 +53,8 @@ class DatasetProblem(TrainingProblem):
         self.smoothness = SMOOTHNESS[self.loss_kind]
         self.classification = True
         self.params = {"batch_size": batch_size, "l2": l2, "data_seed": data_seed, **extra}
+        check_training(self, f"problem {self.name!r}")  # first: the optimum's reference solve needs valid fields
         validate_problem(self, f"problem {self.name!r}")
-        check_training(self, f"problem {self.name!r}")
 
     def default_name(self) -> str:
         return catalog.name_of(type(self)) or type(self).__name__

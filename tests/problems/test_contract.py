@@ -7,6 +7,8 @@ import pytest
 from problems.synthetic import Ackley, Griewank, Hartmann, Levy, Michalewicz, Rosenbrock, StyblinskiTang
 from workbench.families.offline import OfflineProblem
 from workbench.families.offline.testing import check_offline_problem
+from workbench.families.training import TrainingProblem
+from workbench.families.training.testing import check_training_problem
 from workbench.problem import catalog
 from workbench.testing import check_problem
 
@@ -16,6 +18,8 @@ def test_registered_problem_keeps_the_contract(name):
     problem = catalog.get(name)()
     if isinstance(problem, OfflineProblem):
         check_offline_problem(problem)
+    elif isinstance(problem, TrainingProblem):
+        check_training_problem(problem)
     else:
         check_problem(problem)
 

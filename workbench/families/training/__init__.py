@@ -158,7 +158,7 @@ class TrainingFamily(Family):
                 costs[run.budget.axis] = 1  # a step that failed before it spent anything still counts once
             metrics = {k: v for k, v in scores.items() if math.isfinite(v)}
             metrics["optimizer_bytes"] = float(trainer.state_bytes())
-            going = run.record(torch.empty(1, 0, dtype=torch.float64), torch.tensor([value]), [reason],
+            going = run.record(torch.empty(1, 0, dtype=torch.float64), torch.tensor([value], dtype=torch.float64), [reason],
                                costs=costs, metrics=metrics)
             if reason is not None:
                 return  # a diverged or broken training has nothing left to try; the cell ends here

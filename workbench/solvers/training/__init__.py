@@ -1,5 +1,6 @@
 """Training solvers (the training family): optimizers stepping through counted minibatch oracles."""
 
 from workbench.solvers.training.basic import SGD, Adagrad, Adam, TorchTrainer
+from workbench.solvers.training.sso import SSO, SSOSLS, SSOTrainer
 
-__all__ = ["SGD", "Adagrad", "Adam", "TorchTrainer"]
+__all__ = ["SGD", "SSO", "SSOSLS", "Adagrad", "Adam", "SSOTrainer", "TorchTrainer"]
