@@ -8,5 +8,7 @@ from problems.training.datasets import (
     SquaredDigits,
     SyntheticLogistic,
 )
+from problems.training.imitation import ImitationLQR
 
-__all__ = ["DatasetProblem", "LogregBreastCancer", "LogregDigits", "MlpDigits", "SquaredDigits", "SyntheticLogistic"]
+__all__ = ["DatasetProblem", "ImitationLQR", "LogregBreastCancer", "LogregDigits", "MlpDigits", "SquaredDigits",
+           "SyntheticLogistic"]
