@@ -89,3 +89,14 @@ def test_space_of_takes_a_space_or_a_list_of_parameters():
         Space.of([Real("x", 0, 1), "n"], "P.space")
     with pytest.raises(InvalidSpaceError, match=r"^space: Space needs at least one parameter"):
         Space.of([])
+
+
+def test_the_empty_space_is_explicit_and_round_trips():
+    """Families whose steps are not points declare ``Space.empty()``; ``Space()`` stays an error."""
+    with pytest.raises(InvalidSpaceError, match="at least one parameter"):
+        Space()
+    space = Space.empty()
+    assert space.dim == 0 and space.names == () and space.optuna_distributions() == {}
+    X = space.encode([{}, {}])
+    assert X.shape == (2, 0) and space.decode(X) == [{}, {}] and bool(space.contains(X).all())
+    assert Space.from_description(space.describe()) == space

@@ -3,13 +3,17 @@
 Gives the optimum the results' ``gap`` and ``regret`` are measured against. The solve starts from the
 model the problem makes for seed 0, runs L-BFGS with a strong-Wolfe line search on the whole training set
 until the gradient's largest entry is below ``tol`` (with the problems' L2 term ``μ = l2`` the value is
-then within ``tol² / 2μ`` of ``f*``: 5e-13 for ``tol = 1e-8``, ``l2 = 1e-4``), and is cached per problem (name and parameters) for
-the life of the process.
+then within ``tol² / 2μ`` of ``f*``: 5e-13 for ``tol = 1e-8``, ``l2 = 1e-4``). It is cached by what it
+depends on (the class, the parameters but the batch size, a digest of the training data), in the process
+and in ``$XDG_CACHE_HOME/workbench/training-optima.json`` (``~/.cache`` by default).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from pathlib import Path
 
 import torch
 
@@ -18,9 +22,45 @@ from workbench.families.training.problem import TrainingProblem
 _CACHE: dict[str, float] = {}
 
 
+def _cache_file() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "workbench" / "training-optima.json"
+
+
+def _key(problem: TrainingProblem) -> str:
+    """What ``f*`` depends on: the problem's class, its parameters but the batch size, and the training data."""
+    params = {k: v for k, v in dict(problem.params).items() if k != "batch_size"}
+    train = problem.splits()["train"]  # type: ignore[attr-defined]
+    digest = hashlib.sha256(train.X.numpy().tobytes() + train.y.numpy().tobytes()).hexdigest()[:16]
+    return f"{type(problem).__module__}.{type(problem).__qualname__}:{json.dumps(params, sort_keys=True, default=str)}:{digest}"
+
+
+def _read_disk() -> dict[str, float]:
+    try:
+        return {str(k): float(v) for k, v in json.loads(_cache_file().read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _write_disk(key: str, value: float) -> None:
+    """Remember ``f*`` across processes (a cache only: any failure to write is ignored)."""
+    try:
+        path = _cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        known = _read_disk()
+        known[key] = value
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
 def reference_optimum(problem: TrainingProblem, *, tol: float = 1e-8, max_iter: int = 2000) -> float:
     """``min_θ F(θ)`` over the training set of ``problem`` (a convex one: otherwise a local minimum)."""
-    key = f"{type(problem).__qualname__}:{problem.name}:{json.dumps(dict(problem.params), sort_keys=True, default=str)}"
+    key = f"{_key(problem)}:{tol:g}"
+    if key not in _CACHE:
+        _CACHE.update(_read_disk())
     if key in _CACHE:
         return _CACHE[key]
     train = problem.splits()["train"]  # type: ignore[attr-defined]
@@ -42,6 +82,7 @@ def reference_optimum(problem: TrainingProblem, *, tol: float = 1e-8, max_iter: 
     with torch.no_grad():
         value = float(problem.loss(problem.targets(model, train.X), train.y).mean() + problem.regularizer(model))
     _CACHE[key] = value
+    _write_disk(key, value)
     return value
 
 
