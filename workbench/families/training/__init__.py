@@ -6,15 +6,17 @@ A cell trains the problem's model (initialized from the cell's seed) with the so
 metrics (``val_loss``, ``test_loss``, ``test_accuracy``), the optimizer's state in bytes, and what the epoch
 cost on the family's axes:
 
-* ``oracle_calls`` — calls of the expensive target-space oracle (``ℓ`` and its gradient in ``z``);
+* ``oracle_calls`` — calls of the expensive target-space oracle (``ℓ`` and its gradient in ``z``, or its
+  value alone);
+* ``oracle_examples`` — the examples those calls covered (a full-batch call covers the training set);
 * ``model_passes`` — forward and backward passes through the model (the cheap work);
 * ``epochs`` — passes over the data (a fraction for an epoch cut short by the budget);
 * ``train_seconds`` — wall time spent in the optimizer's steps (scoring excluded);
 * ``env_steps`` — environment steps, for problems that collect their data by acting (``cost_axes``).
 
 A budget may count any of them (``Budget(oracle_calls=2000)``, ``Budget(epochs=100)``); an int counts
-epochs. The loop checkpoints the model, the optimizer and the data order after every epoch, so a killed
-cell resumes from its last epoch. A training objective that turns NaN or infinite, or a loss that raises,
+epochs. Small models train on one CPU thread (``TrainingProblem.cpu_threads``). The loop checkpoints the
+model, the optimizer and the data order after every epoch, so a killed cell resumes from its last epoch. A training objective that turns NaN or infinite, or a loss that raises,
 ends the cell with that epoch recorded as failed; the study goes on.
 """
 
@@ -34,6 +36,7 @@ from workbench.errors import InvalidProblemError, InvalidStudyError, SolverError
 from workbench.families.training.problem import (
     ENV_STEPS,
     EPOCHS,
+    EXAMPLES,
     ORACLE,
     PASSES,
     TRAIN_SECONDS,
@@ -85,7 +88,7 @@ def generator(seed: int, salt: int) -> torch.Generator:
 class TrainingFamily(Family):
     name = "training"
     summary = "train a model whose loss lives in target space; cost = expensive oracle calls, model passes, epochs"
-    axes = (ORACLE, PASSES, EPOCHS, TRAIN_SECONDS)
+    axes = (ORACLE, EXAMPLES, PASSES, EPOCHS, TRAIN_SECONDS)
     metrics = METRICS
     pages = (Page("dashboards/views/training_lr.py", "Learning rates"),)
 
@@ -101,6 +104,17 @@ class TrainingFamily(Family):
             raise InvalidStudyError(str(e)) from e
 
     def drive(self, run: CellRun) -> None:
+        threads = getattr(run.problem, "cpu_threads", None) if run.device.type == "cpu" else None
+        before = torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(int(threads))
+        try:
+            self._drive(run)
+        finally:
+            if threads:
+                torch.set_num_threads(before)
+
+    def _drive(self, run: CellRun) -> None:
         problem: TrainingProblem = run.problem  # type: ignore[assignment]
         solver: TrainingSolver = run.solver  # type: ignore[assignment]
         if solver.full_batch and not isinstance(problem, FixedData):
@@ -150,7 +164,8 @@ class TrainingFamily(Family):
             if reason is None and not math.isfinite(value):
                 reason = f"training loss turned {value} in epoch {epoch}"
             spent = counter.snapshot()
-            costs = {ORACLE: spent[ORACLE] - before[ORACLE], PASSES: spent[PASSES] - before[PASSES],
+            costs = {ORACLE: spent[ORACLE] - before[ORACLE], EXAMPLES: spent[EXAMPLES] - before[EXAMPLES],
+                     PASSES: spent[PASSES] - before[PASSES],
                      EPOCHS: max(batches, 1) / per_epoch, TRAIN_SECONDS: max(seconds, 1e-9)}
             if ENV_STEPS in axes:
                 costs[ENV_STEPS] = spent[ENV_STEPS] - before[ENV_STEPS]
@@ -180,7 +195,7 @@ def _stop_at(run: CellRun, before: Mapping[str, int]) -> dict[str, float] | None
     """Where to cut an epoch short: the counter value at which a budget counted in calls, passes or
     environment steps is spent."""
     axis = run.budget.axis
-    if axis not in (ORACLE, PASSES, ENV_STEPS):
+    if axis not in (ORACLE, EXAMPLES, PASSES, ENV_STEPS):
         return None
     left = run.budget.amount - run.spent.get(axis, 0.0)
     return {axis: before[axis] + left}

@@ -29,7 +29,8 @@ from workbench.problem import Problem
 from workbench.space import Space
 
 #: cost axes every training problem records per epoch (see :class:`TrainingFamily`)
-ORACLE, PASSES, EPOCHS, TRAIN_SECONDS, ENV_STEPS = "oracle_calls", "model_passes", "epochs", "train_seconds", "env_steps"
+ORACLE, EXAMPLES, PASSES, EPOCHS, TRAIN_SECONDS, ENV_STEPS = (
+    "oracle_calls", "oracle_examples", "model_passes", "epochs", "train_seconds", "env_steps")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class TrainingProblem(Problem):
     smoothness: float | None = None
     #: scores include ``test_accuracy``
     classification: bool = False
+    #: torch's CPU threads while a cell trains (restored after); None leaves torch's setting. Small models
+    #: lose more to handing tiny operations between threads than they gain: one thread is the default
+    cpu_threads: int | None = 1
 
     def model(self, generator: torch.Generator) -> nn.Module:
         """The initial model (float64), its random numbers drawn from ``generator`` (the cell's seed)."""
@@ -124,9 +128,12 @@ def check_training(problem: TrainingProblem, where: str) -> None:
     sm = problem.smoothness
     if sm is not None and (isinstance(sm, bool) or not isinstance(sm, (int, float)) or not math.isfinite(sm) or sm <= 0):
         raise InvalidProblemError(f"{where}.smoothness must be a finite number > 0 or None, but got {sm!r}")
+    th = problem.cpu_threads
+    if th is not None and (isinstance(th, bool) or not isinstance(th, int) or th < 1):
+        raise InvalidProblemError(f"{where}.cpu_threads must be an int >= 1 or None, but got {th!r}")
     if problem.space.dim != 0:
         raise InvalidProblemError(f"{where}.space must be Space.empty(): a training problem's steps are epochs")
 
 
-__all__ = ["ENV_STEPS", "EPOCHS", "ORACLE", "PASSES", "TRAIN_SECONDS", "Batch", "FixedData", "Split",
+__all__ = ["ENV_STEPS", "EPOCHS", "EXAMPLES", "ORACLE", "PASSES", "TRAIN_SECONDS", "Batch", "FixedData", "Split",
            "TrainingProblem", "check_training"]

@@ -63,6 +63,18 @@ def reference_optimum(problem: TrainingProblem, *, tol: float = 1e-8, max_iter: 
         _CACHE.update(_read_disk())
     if key in _CACHE:
         return _CACHE[key]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(problem.cpu_threads or threads))
+    try:
+        value = _solve(problem, tol, max_iter)
+    finally:
+        torch.set_num_threads(threads)
+    _CACHE[key] = value
+    _write_disk(key, value)
+    return value
+
+
+def _solve(problem: TrainingProblem, tol: float, max_iter: int) -> float:
     train = problem.splits()["train"]  # type: ignore[attr-defined]
     model = problem.model(torch.Generator().manual_seed(0))
     params = [p for p in model.parameters() if p.requires_grad]
@@ -80,10 +92,7 @@ def reference_optimum(problem: TrainingProblem, *, tol: float = 1e-8, max_iter: 
         if max(float(p.grad.abs().max()) for p in params if p.grad is not None) <= tol:
             break
     with torch.no_grad():
-        value = float(problem.loss(problem.targets(model, train.X), train.y).mean() + problem.regularizer(model))
-    _CACHE[key] = value
-    _write_disk(key, value)
-    return value
+        return float(problem.loss(problem.targets(model, train.X), train.y).mean() + problem.regularizer(model))
 
 
 __all__ = ["reference_optimum"]

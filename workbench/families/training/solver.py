@@ -22,14 +22,17 @@ from workbench.solver import Solver
 
 @dataclass
 class Counter:
-    """What a cell's training has spent: oracle calls, model passes, environment steps."""
+    """What a cell's training has spent: oracle calls (and the examples they covered), model passes,
+    environment steps."""
 
     oracle_calls: int = 0
+    oracle_examples: int = 0
     model_passes: int = 0
     env_steps: int = 0
 
     def snapshot(self) -> dict[str, int]:
-        return {"oracle_calls": self.oracle_calls, "model_passes": self.model_passes, "env_steps": self.env_steps}
+        return {"oracle_calls": self.oracle_calls, "oracle_examples": self.oracle_examples,
+                "model_passes": self.model_passes, "env_steps": self.env_steps}
 
 
 class Step:
@@ -57,6 +60,7 @@ class Step:
     def oracle(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """The expensive call: ``f(z)`` and its gradient ``∇f(z)`` in target space (one oracle call)."""
         self.counter.oracle_calls += 1
+        self.counter.oracle_examples += self.size
         zd = z.detach().requires_grad_(True)
         with torch.enable_grad():
             f = self.problem.loss(zd, self.batch.y).mean()
@@ -66,6 +70,7 @@ class Step:
     def value(self, z: Tensor) -> Tensor:
         """The expensive call, value only: ``f(z)`` (one oracle call)."""
         self.counter.oracle_calls += 1
+        self.counter.oracle_examples += self.size
         with torch.no_grad():
             return self.problem.loss(z.detach(), self.batch.y).mean()
 
