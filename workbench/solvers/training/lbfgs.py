@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from workbench.families.training import Setup, Step, Trainer, TrainingSolver, tensor_bytes
+from workbench.families.training import FixedData, Setup, Step, Trainer, TrainingSolver, tensor_bytes
 from workbench.solvers import solvers
 from workbench.validation import check_choice, check_int, check_number, check_positive
 
@@ -72,6 +72,7 @@ class Lbfgs(TrainingSolver):
     """Full-batch L-BFGS with a strong-Wolfe line search, ``max_iter`` iterations per epoch."""
 
     full_batch: ClassVar[bool] = True
+    requires: ClassVar[tuple[type, ...]] = (FixedData,)
 
     lr: float = 1.0
     history_size: int = 50
