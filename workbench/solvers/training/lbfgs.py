@@ -21,9 +21,9 @@ Costs to know about:
   for one iteration would allow no backtracking at all); here ``max_eval = 1 + max_iter * max_ls``, so each
   iteration gets its full line search;
 * once converged (gradient below ``tolerance_grad``) an epoch costs that one evaluation and moves nothing;
-* the family counts oracle *calls* and model *passes*, whatever the batch: a full-batch evaluation counts
-  as one, like a minibatch's, and the loop charges one epoch per ``step`` although the step passes over the
-  data at least twice. Against minibatch solvers, compare on passes times batch size (or wall time).
+* an oracle call on the full batch counts as one call, like a minibatch's: compare full-batch and minibatch
+  methods on ``oracle_examples`` (the examples the calls covered) or wall time; the loop charges one epoch
+  per ``step`` although the step passes over the data at least twice.
 
 On logreg-breast-cancer (seed 0) one iteration per epoch reaches ``F - f* <= 1e-6`` after 48 epochs with
 50 curvature pairs, and after 64 with 10.
