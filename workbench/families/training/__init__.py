@@ -24,6 +24,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -87,7 +88,8 @@ class TrainingFamily(Family):
     summary = "train a model whose loss lives in target space; cost = expensive oracle calls, model passes, epochs"
     axes = (ORACLE, PASSES, EPOCHS, TRAIN_SECONDS)
     metrics = METRICS
-    pages = (Page("dashboards/views/training_lr.py", "Learning rates"),)
+    # an absolute path: Streamlit resolves a relative page path against dashboards/app.py's folder
+    pages = (Page(str(Path(__file__).resolve().parents[3] / "dashboards" / "views" / "training_lr.py"), "Learning rates"),)
 
     def default_budget(self, problems: Sequence[Problem]) -> int:
         return 20  # epochs
@@ -158,7 +160,7 @@ class TrainingFamily(Family):
                 costs[run.budget.axis] = 1  # a step that failed before it spent anything still counts once
             metrics = {k: v for k, v in scores.items() if math.isfinite(v)}
             metrics["optimizer_bytes"] = float(trainer.state_bytes())
-            going = run.record(torch.empty(1, 0, dtype=torch.float64), torch.tensor([value]), [reason],
+            going = run.record(torch.empty(1, 0, dtype=torch.float64), torch.tensor([value], dtype=torch.float64), [reason],
                                costs=costs, metrics=metrics)
             if reason is not None:
                 return  # a diverged or broken training has nothing left to try; the cell ends here
