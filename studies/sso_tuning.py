@@ -9,7 +9,11 @@ validation loss found) compares, across the problem columns, tuned SGD against t
 it compares the tuners (``bo-gp``, ``optuna-tpe``, ``random``). The study records what the tuning spent on
 ``oracle_calls``, ``epochs`` and ``model_passes`` (convergence against any of them in the dashboard).
 
-    workbench run studies/sso_tuning.py --runs-dir runs
+    OMP_NUM_THREADS=1 workbench run studies/sso_tuning.py --runs-dir runs
+
+18 cells x 15 trainings of 5 epochs (about 0.1 s each): 37 s on 2 CPU cores with ``OMP_NUM_THREADS=1``, 73 s
+with torch's default threads (the models are tiny: more threads only add overhead, and on a busy machine
+they spin against other processes: minutes).
 
 Set ``SSO_TUNING_PROBLEMS`` (``logreg-digits``, ``mlp-digits``; default ``logreg-digits`` only),
 ``SSO_TUNING_OPTIMIZERS`` (``sgd``, ``adam``), ``SSO_TUNING_SOLVERS`` and ``SSO_TUNING_SEEDS``

@@ -14,7 +14,10 @@ BANDS = {"min – max": "minmax", "quartiles": "quartiles"}
 
 st.title("Learning rates")
 entry = pick_study()
-if entry is not None:
+if entry is not None and entry.ds.attrs.get("family") != "training":
+    st.info(f"This page shows studies of the training family; {entry.name!r} is of the "
+            f"{entry.ds.attrs.get('family', 'blackbox')} family.")
+elif entry is not None:
     score = st.sidebar.radio("Score", SCORES, index=0,
                              help="the final value of each cell: training loss, its gap to f*, test loss or accuracy")
     band = st.sidebar.radio("Band over seeds", list(BANDS), index=0)
@@ -37,10 +40,6 @@ if entry is not None:
                 .configure_header(labelFontSize=15, labelFontWeight="bold"))
 
     def draw(current) -> None:
-        if current.ds.attrs.get("family") != "training":
-            st.info("This page shows studies of the training family; this one is of the "
-                    f"{current.ds.attrs.get('family', 'blackbox')} family.")
-            return
         rates = learning_rates(current.ds)
         unknown = rates.loc[rates["lr"].isna(), "solver"].tolist()
         if unknown:

@@ -57,6 +57,8 @@ def test_every_family_page_opens_on_a_study_of_another_family(runs, monkeypatch,
     at.query_params["study"] = "tiny"
     at.run()
     assert not at.exception, at.exception
+    if Path(path).stem == "training_lr":
+        assert "shows studies of the training family; 'tiny' is of the blackbox family" in at.info[0].value
 
 
 def test_studies_page_lists_every_study_and_the_corrupt_one_apart(page):

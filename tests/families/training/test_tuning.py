@@ -94,3 +94,13 @@ def test_a_budget_in_epochs_counts_the_tuning_trainings(tmp_path):
     ds = load_results(Runner(study, run_dir=tmp_path / "t", device="cpu").run())
     epochs = ds["cost"].sel(axis="epochs").values.reshape(-1)
     assert epochs[np.isfinite(epochs)].tolist() == [2, 4, 6]  # the training that reaches the budget is the last
+
+
+def test_a_problem_without_a_validation_loss_fails_each_row_saying_so():
+    class NoValidation(SyntheticLogistic):
+        def scores(self, model):
+            return {k: v for k, v in super().scores(model).items() if k != "val_loss"}
+
+    t = Tuning(NoValidation(n=200, d=5, batch_size=50, name="no-val"), SGD(), [LR], epochs=1)
+    with pytest.raises(ValueError, match=r"problem 'no-val' reports no val_loss \(its scores: train_loss, test_loss"):
+        t.evaluate(torch.tensor([[0.1]], dtype=torch.float64))

@@ -67,12 +67,12 @@ def train(problem: TrainingProblem, solver: TrainingSolver, *, seed: int, epochs
     scores: dict[str, float] = {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # anything a model draws outside the generators passed to it
-        model = problem.model(generator(seed, 1))
-        data = generator(seed, 2)
-        setup = Setup(problem=problem, seed=seed, device=torch.device("cpu"), steps_per_epoch=per_epoch,
-                      total_steps=epochs * per_epoch)
-        trainer = solver.start(model, setup)
         try:
+            model = problem.model(generator(seed, 1))
+            data = generator(seed, 2)
+            setup = Setup(problem=problem, seed=seed, device=torch.device("cpu"), steps_per_epoch=per_epoch,
+                          total_steps=epochs * per_epoch)
+            trainer = solver.start(model, setup)
             for epoch in range(1, epochs + 1):
                 for batch in problem.batches(model, batch_size, data):
                     counter.env_steps += batch.env_steps
@@ -84,10 +84,10 @@ def train(problem: TrainingProblem, solver: TrainingSolver, *, seed: int, epochs
             if reason is None:
                 with torch.no_grad():
                     scores = {k: float(v) for k, v in problem.scores(model).items()}
-                bad = [k for k in ("train_loss", "val_loss") if not math.isfinite(scores.get(k, math.nan))]
+                bad = [k for k in ("train_loss", "val_loss") if k in scores and not math.isfinite(scores[k])]
                 if bad:
-                    reason = f"training diverged: {bad[0]} is {scores.get(bad[0], math.nan)} after {epochs} epochs"
-        except Exception as e:  # the problem's loss, its data or the optimizer raised: this training failed
+                    reason = f"training diverged: {bad[0]} is {scores[bad[0]]} after {epochs} epoch(s)"
+        except Exception as e:  # the model, the problem's loss, its data or the optimizer raised: this training failed
             reason = f"training failed in epoch {batches // per_epoch + 1}: {type(e).__name__}: {e}"
     spent = {ORACLE: float(counter.oracle_calls), PASSES: float(counter.model_passes), EPOCHS: batches / per_epoch}
     return Trained(scores=scores, spent=spent, reason=reason)
@@ -163,7 +163,11 @@ class Tuning(Problem):
         except Exception as e:  # options that make no valid solver: this row fails, nothing was spent
             reason = f"solver {self.solver.label!r} with {dict(record)}: {type(e).__name__}: {e}"
             return Trained(scores={}, spent={a: 0.0 for a in self.cost_axes}, reason=reason)
-        return train(self.problem, solver, seed=self.seed, epochs=self.epochs)
+        trained = train(self.problem, solver, seed=self.seed, epochs=self.epochs)
+        if trained.reason is None and "val_loss" not in trained.scores:
+            reason = f"problem {self.problem.name!r} reports no val_loss (its scores: {', '.join(trained.scores)})"
+            return dataclasses.replace(trained, reason=reason)
+        return trained
 
     # ------------------------------------------------------------------------------ Costed
     def cost(self, X: Tensor) -> dict[str, Tensor]:
