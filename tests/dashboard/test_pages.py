@@ -10,6 +10,8 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from workbench.family import families
+
 APP = Path(__file__).resolve().parents[2] / "dashboards"
 
 
@@ -45,6 +47,18 @@ def test_the_app_opens_on_the_studies_page(runs, monkeypatch):
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
     at = AppTest.from_file(str(APP / "app.py"), default_timeout=60).run()
     assert not at.exception and at.title[0].value == "Studies"
+
+
+@pytest.mark.parametrize("path", [p.path for _, f in families.items() for p in f.pages], ids=lambda p: Path(p).stem)
+def test_every_family_page_opens_on_a_study_of_another_family(runs, monkeypatch, path):
+    """The pages families add (the app's navigation lists them all) open, and say so, on a black-box study."""
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
+    at = AppTest.from_file(path, default_timeout=60)
+    at.query_params["study"] = "tiny"
+    at.run()
+    assert not at.exception, at.exception
+    if Path(path).stem == "training_lr":
+        assert "shows studies of the training family; 'tiny' is of the blackbox family" in at.info[0].value
 
 
 def test_studies_page_lists_every_study_and_the_corrupt_one_apart(page):

@@ -26,6 +26,7 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -90,7 +91,8 @@ class TrainingFamily(Family):
     summary = "train a model whose loss lives in target space; cost = expensive oracle calls, model passes, epochs"
     axes = (ORACLE, EXAMPLES, PASSES, EPOCHS, TRAIN_SECONDS)
     metrics = METRICS
-    pages = (Page("dashboards/views/training_lr.py", "Learning rates"),)
+    # an absolute path: Streamlit resolves a relative page path against dashboards/app.py's folder
+    pages = (Page(str(Path(__file__).resolve().parents[3] / "dashboards" / "views" / "training_lr.py"), "Learning rates"),)
 
     def default_budget(self, problems: Sequence[Problem]) -> int:
         return 20  # epochs
