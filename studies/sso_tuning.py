@@ -1,5 +1,6 @@
-"""Tuned optimizers at an equal tuning budget: each training optimizer's learning rate tuned by black-box
-solvers, the tuned optimizers compared by the validation loss they reach.
+"""Tuned optimizers at an equal tuning budget: each training optimizer's learning rate (SSO: its target
+step ``eta`` and its inner steps ``m``) tuned by black-box solvers, the tuned optimizers compared by the
+validation loss they reach.
 
 Every problem is a :class:`~workbench.families.training.tuning.Tuning` black box: ``lr -> validation loss
 after 5 epochs`` of one optimizer on one training problem (``tune-sgd-logreg-digits``,
@@ -16,16 +17,16 @@ with torch's default threads (the models are tiny: more threads only add overhea
 they spin against other processes: minutes).
 
 Set ``SSO_TUNING_PROBLEMS`` (``logreg-digits``, ``mlp-digits``; default ``logreg-digits`` only),
-``SSO_TUNING_OPTIMIZERS`` (``sgd``, ``adam``), ``SSO_TUNING_SOLVERS`` and ``SSO_TUNING_SEEDS``
+``SSO_TUNING_OPTIMIZERS`` (``sgd``, ``adam``, ``sso``), ``SSO_TUNING_SOLVERS`` and ``SSO_TUNING_SEEDS``
 (comma-separated) to run a part or more; ``SSO_TUNING_EPOCHS`` changes the epochs of each training.
 """
 
 import os
 
 from problems.training import LogregDigits, MlpDigits
-from workbench import Real, Study
+from workbench import Integer, Real, Study
 from workbench.families.training.tuning import Tuning
-from workbench.solvers.training import SGD, Adam
+from workbench.solvers.training import SGD, SSO, Adam
 from workbench.study import pick
 
 EPOCHS = int(os.environ.get("SSO_TUNING_EPOCHS", "5"))
@@ -39,8 +40,8 @@ wanted = pick("SSO_TUNING_PROBLEMS", TRAINING) if os.environ.get("SSO_TUNING_PRO
 OPTIMIZERS = {
     "sgd": (SGD(), [LR]),
     "adam": (Adam(), [LR]),
-    # --- SSO goes here, once workbench.solvers.training.SSO is on this branch (another branch adds it) ---
-    # "sso": (SSO(), [LR, Real("eta", ..., log=True)]),  # options lr (inner step), m, eta; same budget
+    # SSO's inner steps search their own step size (Armijo): the tuners search its target step and m
+    "sso": (SSO(), [Real("eta", 1e-2, 1e3, log=True), Integer("m", 1, 100, log=True)]),
 }
 
 problems = [Tuning(TRAINING[p](), solver, space, epochs=EPOCHS)

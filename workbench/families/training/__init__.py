@@ -22,10 +22,11 @@ ends the cell with that epoch recorded as failed; the study goes on.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -106,15 +107,8 @@ class TrainingFamily(Family):
             raise InvalidStudyError(str(e)) from e
 
     def drive(self, run: CellRun) -> None:
-        threads = getattr(run.problem, "cpu_threads", None) if run.device.type == "cpu" else None
-        before = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(int(threads))
-        try:
+        with cpu_threads(run.problem, run.device):
             self._drive(run)
-        finally:
-            if threads:
-                torch.set_num_threads(before)
 
     def _drive(self, run: CellRun) -> None:
         problem: TrainingProblem = run.problem  # type: ignore[assignment]
@@ -182,6 +176,20 @@ class TrainingFamily(Family):
             run.save({"model": model.state_dict(), "trainer": trainer.state_dict(), "data": data.get_state()})
 
 
+@contextlib.contextmanager
+def cpu_threads(problem: Problem, device: torch.device) -> Iterator[None]:
+    """Torch's CPU threads set to the problem's ``cpu_threads`` while training on the CPU, then restored."""
+    threads = getattr(problem, "cpu_threads", None) if device.type == "cpu" else None
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        if threads:
+            torch.set_num_threads(before)
+
+
 def _total_steps(run: CellRun, per_epoch: int) -> int | None:
     """Optimizer steps the budget allows, when it says (for schedules that decay over the whole run)."""
     if run.budget.evaluations is not None:
@@ -210,5 +218,5 @@ def _reached(counter: Counter, stop_at: Mapping[str, float]) -> bool:
 
 family = families.add(TrainingFamily())
 
-__all__ = ["Batch", "Counter", "FixedData", "Setup", "Split", "Step", "Trainer", "TrainingFamily",
+__all__ = ["Batch", "Counter", "cpu_threads", "FixedData", "Setup", "Split", "Step", "Trainer", "TrainingFamily",
            "TrainingProblem", "TrainingSolver", "family", "generator", "tensor_bytes"]

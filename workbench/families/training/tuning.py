@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidProblemError, InvalidSpaceError, UnknownNameError
-from workbench.families.training import Counter, Setup, Step, generator
+from workbench.families.training import Counter, Setup, Step, cpu_threads, generator
 from workbench.families.training.problem import EPOCHS, ORACLE, PASSES, FixedData, TrainingProblem, check_training
 from workbench.families.training.solver import TrainingSolver
 from workbench.problem import Problem, catalog, validate_problem
@@ -65,7 +65,7 @@ def train(problem: TrainingProblem, solver: TrainingSolver, *, seed: int, epochs
     per_epoch = problem.steps_per_epoch(batch_size)
     counter, batches, reason = Counter(), 0, None
     scores: dict[str, float] = {}
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), cpu_threads(problem, torch.device("cpu")):
         torch.manual_seed(seed)  # anything a model draws outside the generators passed to it
         try:
             model = problem.model(generator(seed, 1))
