@@ -53,22 +53,17 @@ def _first(x: np.ndarray, gap: np.ndarray, threshold: float) -> float:
     return float(x[hit[0]]) if hit.size else math.nan
 
 
-def table(ds: xr.Dataset, problem: str, thresholds: list[float]) -> str:
-    sub = ds.sel(problem=problem)
-    optimum = float(sub["optimum"])
-    known = math.isfinite(optimum)
-    target = sub["value"] - optimum if known else sub["value"]
-    axes = [str(a) for a in ds["axis"].values]
-    per_epoch = None
+def _groups(sub: xr.Dataset) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = defaultdict(list)
     for label in map(str, sub.solver.values):
         if np.isfinite(sub["value"].sel(solver=label).values).any() or int(sub["failed"].sel(solver=label).max()) == 1:
             groups[method_of(label)].append(label)
-    for label in groups.get("sgd", []):
-        calls = sub["cost"].sel(solver=label, axis="oracle_calls").values
-        per_epoch = float(calls[0, 0])
-        break
-    rows = []
+    return groups
+
+
+def _best(sub: xr.Dataset, groups: dict[str, list[str]]) -> list[tuple[str, str, dict[str, float]]]:
+    """Per method: the setting with the lowest mean final training loss (inf where a seed failed)."""
+    out = []
     for method, labels in groups.items():
         finals = {}
         for label in labels:
@@ -76,7 +71,30 @@ def table(ds: xr.Dataset, problem: str, thresholds: list[float]) -> str:
             last = np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.nan for row in v])
             failed = bool((sub["failed"].sel(solver=label).values == 1).any())
             finals[label] = math.inf if failed or not np.isfinite(last).all() else float(last.mean())
-        best = min(finals, key=finals.get)
+        out.append((method, min(finals, key=finals.get), finals))
+    return out
+
+
+def best_settings(ds: xr.Dataset, problem: str) -> dict[str, str]:
+    """Method -> the label of its best setting on ``problem``."""
+    sub = ds.sel(problem=problem)
+    return {method: best for method, best, _ in _best(sub, _groups(sub))}
+
+
+def table(ds: xr.Dataset, problem: str, thresholds: list[float]) -> str:
+    sub = ds.sel(problem=problem)
+    optimum = float(sub["optimum"])
+    known = math.isfinite(optimum)
+    target = sub["value"] - optimum if known else sub["value"]
+    axes = [str(a) for a in ds["axis"].values]
+    per_epoch = None
+    groups = _groups(sub)
+    for label in groups.get("sgd", []):
+        calls = sub["cost"].sel(solver=label, axis="oracle_calls").values
+        per_epoch = float(calls[0, 0])
+        break
+    rows = []
+    for method, best, finals in _best(sub, groups):
         cell = sub.sel(solver=best)
         gap = target.sel(solver=best).values
         calls = cell["cost"].sel(axis="oracle_calls").values

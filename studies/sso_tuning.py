@@ -40,8 +40,9 @@ wanted = pick("SSO_TUNING_PROBLEMS", TRAINING) if os.environ.get("SSO_TUNING_PRO
 OPTIMIZERS = {
     "sgd": (SGD(), [LR]),
     "adam": (Adam(), [LR]),
-    # SSO's inner steps search their own step size (Armijo): the tuners search its target step and m
-    "sso": (SSO(), [Real("eta", 1e-2, 1e3, log=True), Integer("m", 1, 100, log=True)]),
+    # SSO's inner steps search their own step size (Armijo): the tuners search its target step and m (up to
+    # 20: each inner step is model passes, and m = 100 makes one training of 5 epochs take seconds)
+    "sso": (SSO(), [Real("eta", 1e-2, 1e3, log=True), Integer("m", 1, 20, log=True)]),
 }
 
 problems = [Tuning(TRAINING[p](), solver, space, epochs=EPOCHS)
