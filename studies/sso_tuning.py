@@ -4,17 +4,18 @@ validation loss they reach.
 
 Every problem is a :class:`~workbench.families.training.tuning.Tuning` black box: ``lr -> validation loss
 after 5 epochs`` of one optimizer on one training problem (``tune-sgd-logreg-digits``,
-``tune-adam-logreg-digits``, ...). Each optimizer gets the same search range (``lr`` in [1e-5, 1], log
-scale) and the same tuning budget (15 trainings per cell), so the leaderboard's ``best`` (the lowest
-validation loss found) compares, across the problem columns, tuned SGD against tuned Adam; down a column
+``tune-adam-logreg-digits``, ``tune-sso-logreg-digits``). SGD and Adam search the same range (``lr`` in
+[1e-5, 1], log scale), SSO its ``eta`` and ``m``; all get the same tuning budget (15 trainings per cell), so
+the leaderboard's ``best`` (the lowest validation loss found) compares, across the problem columns, tuned
+SGD, tuned Adam and tuned SSO; down a column
 it compares the tuners (``bo-gp``, ``optuna-tpe``, ``random``). The study records what the tuning spent on
 ``oracle_calls``, ``epochs`` and ``model_passes`` (convergence against any of them in the dashboard).
 
     OMP_NUM_THREADS=1 workbench run studies/sso_tuning.py --runs-dir runs
 
-18 cells x 15 trainings of 5 epochs (about 0.1 s each): 37 s on 2 CPU cores with ``OMP_NUM_THREADS=1``, 73 s
-with torch's default threads (the models are tiny: more threads only add overhead, and on a busy machine
-they spin against other processes: minutes).
+27 cells x 15 trainings of 5 epochs: about 90 s with ``--workers 2`` on 2 CPU cores (SGD and Adam take about
+0.1 s a training, SSO about 1 s: its inner steps). Each training runs on one torch thread (the problems'
+``cpu_threads``); the tables are in docs/training.md.
 
 Set ``SSO_TUNING_PROBLEMS`` (``logreg-digits``, ``mlp-digits``; default ``logreg-digits`` only),
 ``SSO_TUNING_OPTIMIZERS`` (``sgd``, ``adam``, ``sso``), ``SSO_TUNING_SOLVERS`` and ``SSO_TUNING_SEEDS``
