@@ -25,7 +25,7 @@ from collections import defaultdict
 import numpy as np
 import xarray as xr
 
-SETTING = re.compile(r"(lr|eta)=[^;)]*;?")
+SETTING = re.compile(r"(?<![A-Za-z_])(lr|eta)=[^;)]*;?")
 
 
 def method_of(label: str) -> str:
@@ -135,8 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--problems", default="")
     parser.add_argument("--thresholds", default="1e-2,1e-3")
     args = parser.parse_args(argv)
-    ds = xr.load_dataset(args.results)
+    try:
+        ds = xr.load_dataset(args.results)
+    except (OSError, ValueError) as e:
+        print(f"sso_table: cannot read {args.results}: {e}", file=sys.stderr)
+        return 2
     problems = [p for p in args.problems.split(",") if p] or [str(p) for p in ds.problem.values]
+    unknown = [p for p in problems if p not in set(map(str, ds.problem.values))]
+    if unknown:
+        print(f"sso_table: {args.results} has no problems {unknown}", file=sys.stderr)
+        return 2
     thresholds = [float(t) for t in args.thresholds.split(",") if t]
     for p in problems:
         print(table(ds, p, thresholds))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import optuna
@@ -11,6 +12,9 @@ from workbench import Categorical, Integer, Real, Sequence, Space, problem
 
 ROOT = Path(__file__).resolve().parents[1]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+# caches (the training problems' f*) go to a folder of this test session, never the user's: every process
+# the tests start inherits it
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="workbench-test-cache-")
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ class DatasetProblem(TrainingProblem):
 
     def __init__(self, *, batch_size: int = 25, l2: float = 1e-4, data_seed: int = 0, name: str | None = None,
                  **extra: Any) -> None:
+        if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
+            raise InvalidProblemError(f"{type(self).__name__}.data_seed must be an int >= 0, but got data_seed={data_seed!r}")
         self.batch_size, self.l2, self.data_seed = batch_size, l2, data_seed
         self.name = name or self.default_name()
         self.smoothness = SMOOTHNESS[self.loss_kind]

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from problems.training import LogregBreastCancer, SquaredDigits
+from problems.training import LogregBreastCancer, LogregDigits, SquaredDigits
 from tests.conftest import workbench_cmd
 from workbench import Study
 from workbench.budget import Budget
 from workbench.errors import InvalidProblemError, InvalidStudyError
+from workbench.family import family_for
 from workbench.results import load_results
 from workbench.runner import Runner
 from workbench.solvers.training import SGD, SSO, Adam
@@ -61,6 +62,14 @@ class Squared(SquaredDigits):
     optimum = None  # not needed here: spare the reference solve
 
 
+def test_a_budget_of_a_fraction_of_an_epoch_stops_inside_it(tmp_path):
+    problem = LogregBreastCancer(batch_size=25)  # 14 batches an epoch
+    ds = run(Study("half", problems=[problem], solvers=[SGD(lr=0.5)], seeds=[0], budget=Budget(epochs=2.5)), tmp_path)
+    epochs = ds["cost"].sel(axis="epochs").values.reshape(-1)
+    calls = ds["cost"].sel(axis="oracle_calls").values.reshape(-1)
+    assert epochs[np.isfinite(epochs)].tolist() == [1, 2, 2.5] and calls[np.isfinite(calls)].tolist() == [14, 28, 35]
+
+
 def test_a_diverging_training_is_a_recorded_failure_and_the_study_goes_on(tmp_path):
     problem = Squared(batch_size=20)
     ds = run(Study("diverge", problems=[problem], solvers=[SGD(lr=50.0, name="too-big"), SGD(lr=0.01, name="fine")],
@@ -71,6 +80,9 @@ def test_a_diverging_training_is_a_recorded_failure_and_the_study_goes_on(tmp_pa
     assert (bad[:first] == 0).all() and (bad[first + 1:] == -1).all()  # then the cell ended
     assert (good == 0).all() and np.isfinite(ds["value"].sel(solver="fine").values).all()
     assert bool(ds["finished"].values.all())
+    # the leaderboard does not rank a diverged cell by its loss before it diverged
+    final = family_for(ds).metric("train_loss").scores(ds).sel(problem=problem.name, seed=0)
+    assert np.isnan(float(final.sel(solver="too-big"))) and np.isfinite(float(final.sel(solver="fine")))
 
 
 class RaisingLoss(LogregBreastCancer):
@@ -101,10 +113,26 @@ def test_declarations_are_checked_when_declared():
         LogregBreastCancer(batch_size=0)
     with pytest.raises(InvalidProblemError, match="l2 must be a finite number >= 0"):
         LogregBreastCancer(l2=-1.0)
+    with pytest.raises(InvalidProblemError, match="LogregBreastCancer.data_seed must be an int >= 0"):
+        LogregBreastCancer(data_seed=-1)
     with pytest.raises(InvalidStudyError, match="mixes families: training"):
         Study("mixed", problems=["logreg-digits", "branin"], solvers=[SGD()], seeds=[0])
     with pytest.raises(InvalidStudyError, match="env_steps"):
         Study("axis", problems=["logreg-digits"], solvers=[SGD()], seeds=[0], budget=Budget(env_steps=100))
+
+
+class SquaredAsSoftmax(LogregDigits):
+    """Same class name pattern, same data and labels as a softmax problem, another loss: another f*."""
+
+    loss_kind = "squared"
+
+
+def test_f_star_is_keyed_by_the_objective_not_only_the_class_and_data():
+    from workbench.families.training.reference import _key
+
+    softmax, squared = LogregDigits(), SquaredAsSoftmax()
+    assert _key(softmax) != _key(squared) and softmax.optimum != pytest.approx(squared.optimum, rel=1e-3)
+    assert _key(LogregDigits(batch_size=125)) == _key(softmax)  # the batch size does not change f*
 
 
 def test_the_results_know_f_star_for_convex_problems_only():

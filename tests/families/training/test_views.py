@@ -89,6 +89,14 @@ def test_options_that_differ_within_a_kind_name_the_line():
     assert rates["source"].tolist() == ["declaration"] * 3 + ["label", "unknown"]
 
 
+def test_grid_labels_with_semicolons_are_read():
+    """Labels of ``workbench.solvers.training.grids.grid`` separate options with ';'."""
+    ds = xr.Dataset(coords={"solver": ["sgd(lr=0.1;momentum=0.9)", "sgd(momentum=0.9;lr=1)", "sgd(lr=0.1)"]})
+    rates = learning_rates(ds)
+    assert rates["lr"].tolist() == [0.1, 1.0, 0.1]
+    assert rates["kind"].tolist() == ["sgd(momentum=0.9)", "sgd(momentum=0.9)", "sgd"]
+
+
 def test_the_family_page_draws_the_rates(lr_run, monkeypatch):
     runs, _ = lr_run
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))

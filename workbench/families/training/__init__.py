@@ -11,7 +11,8 @@ cost on the family's axes:
 * ``oracle_examples`` — the examples those calls covered (a full-batch call covers the training set);
 * ``model_passes`` — forward and backward passes through the model (the cheap work);
 * ``epochs`` — passes over the data (a fraction for an epoch cut short by the budget);
-* ``train_seconds`` — wall time spent in the optimizer's steps (scoring excluded);
+* ``train_seconds`` — wall time of the epoch's batches and optimizer steps (scoring excluded; for problems
+  that collect data by acting, the rollouts are in it);
 * ``env_steps`` — environment steps, for problems that collect their data by acting (``cost_axes``).
 
 A budget may count any of them (``Budget(oracle_calls=2000)``, ``Budget(epochs=100)``); an int counts
@@ -27,11 +28,13 @@ import math
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
+from torch import Tensor
 
 from workbench.cell import CellRun
 from workbench.errors import InvalidProblemError, InvalidStudyError, SolverError, WorkbenchError
@@ -54,13 +57,15 @@ from workbench.problem import Problem
 
 
 def _last(ds: xr.Dataset, variable: str) -> xr.DataArray:
-    """The value of ``variable`` at each cell's last recorded step (NaN where none is finite)."""
+    """The value of ``variable`` at each cell's last recorded step: NaN where that step failed (a diverged
+    training is not ranked by its loss before it diverged) or recorded no finite value."""
     arr = ds[variable].transpose("problem", "solver", "seed", "step").values
+    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
     out = np.full(arr.shape[:-1], np.nan)
     for idx in np.ndindex(*arr.shape[:-1]):
-        finite = np.flatnonzero(np.isfinite(arr[idx]))
-        if finite.size:
-            out[idx] = arr[idx][finite[-1]]
+        recorded = np.flatnonzero(failed[idx] >= 0)
+        if recorded.size and failed[idx][recorded[-1]] == 0:
+            out[idx] = arr[idx][recorded[-1]]
     return xr.DataArray(out, dims=("problem", "solver", "seed"),
                         coords={d: ds[d].values for d in ("problem", "solver", "seed")})
 
@@ -107,7 +112,8 @@ class TrainingFamily(Family):
             raise InvalidStudyError(str(e)) from e
 
     def drive(self, run: CellRun) -> None:
-        with cpu_threads(run.problem, run.device):
+        # models train on the CPU (the problems here are small); torch's global random state is left as it was
+        with cpu_threads(run.problem), torch.random.fork_rng(devices=[]):
             self._drive(run)
 
     def _drive(self, run: CellRun) -> None:
@@ -124,7 +130,7 @@ class TrainingFamily(Family):
         setup = Setup(problem=problem, seed=run.seed, device=run.device, steps_per_epoch=per_epoch,
                       total_steps=_total_steps(run, per_epoch))
         trainer = solver.start(model, setup)
-        state = run.restore()
+        state = _on_cpu(run.restore())
         if state is not None:
             model.load_state_dict(state["model"])
             trainer.load_state_dict(state["trainer"])
@@ -135,14 +141,14 @@ class TrainingFamily(Family):
         while going:
             epoch = run.step + 1
             before, batches, reason = counter.snapshot(), 0, None
-            stop_at = _stop_at(run, before)
+            stop_at = _stop_at(run, before, per_epoch)
             t0 = time.perf_counter()
             try:
                 for batch in problem.batches(model, batch_size, data):
                     counter.env_steps += batch.env_steps
                     batches += 1
                     trainer.step(Step(problem, model, batch, counter))
-                    if stop_at is not None and _reached(counter, stop_at):
+                    if stop_at is not None and _reached(counter, batches, stop_at):
                         break
             except WorkbenchError:
                 raise
@@ -176,10 +182,21 @@ class TrainingFamily(Family):
             run.save({"model": model.state_dict(), "trainer": trainer.state_dict(), "data": data.get_state()})
 
 
+def _on_cpu(state: Any) -> Any:
+    """A checkpoint's tensors on the CPU, where training runs (checkpoints load onto the run's device)."""
+    if isinstance(state, Tensor):
+        return state.cpu()
+    if isinstance(state, dict):
+        return {k: _on_cpu(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_on_cpu(v) for v in state)
+    return state
+
+
 @contextlib.contextmanager
-def cpu_threads(problem: Problem, device: torch.device) -> Iterator[None]:
-    """Torch's CPU threads set to the problem's ``cpu_threads`` while training on the CPU, then restored."""
-    threads = getattr(problem, "cpu_threads", None) if device.type == "cpu" else None
+def cpu_threads(problem: Problem) -> Iterator[None]:
+    """Torch's CPU threads set to the problem's ``cpu_threads`` while it trains, then restored."""
+    threads = getattr(problem, "cpu_threads", None)
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
@@ -201,18 +218,20 @@ def _total_steps(run: CellRun, per_epoch: int) -> int | None:
     return None
 
 
-def _stop_at(run: CellRun, before: Mapping[str, int]) -> dict[str, float] | None:
-    """Where to cut an epoch short: the counter value at which a budget counted in calls, passes or
-    environment steps is spent."""
+def _stop_at(run: CellRun, before: Mapping[str, int], per_epoch: int) -> dict[str, float] | None:
+    """Where to cut an epoch short: the counter value at which a budget counted in calls, examples, passes
+    or environment steps is spent, or the batch at which a fractional budget of epochs is."""
     axis = run.budget.axis
+    left = run.budget.amount - run.spent.get(axis, 0.0)
+    if axis == EPOCHS:
+        return {"batches": math.ceil(left * per_epoch - 1e-9)} if left < 1 else None
     if axis not in (ORACLE, EXAMPLES, PASSES, ENV_STEPS):
         return None
-    left = run.budget.amount - run.spent.get(axis, 0.0)
     return {axis: before[axis] + left}
 
 
-def _reached(counter: Counter, stop_at: Mapping[str, float]) -> bool:
-    spent = counter.snapshot()
+def _reached(counter: Counter, batches: int, stop_at: Mapping[str, float]) -> bool:
+    spent = {**counter.snapshot(), "batches": batches}
     return any(spent[a] >= v for a, v in stop_at.items())
 
 

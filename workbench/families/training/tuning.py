@@ -65,7 +65,7 @@ def train(problem: TrainingProblem, solver: TrainingSolver, *, seed: int, epochs
     per_epoch = problem.steps_per_epoch(batch_size)
     counter, batches, reason = Counter(), 0, None
     scores: dict[str, float] = {}
-    with torch.random.fork_rng(devices=[]), cpu_threads(problem, torch.device("cpu")):
+    with torch.random.fork_rng(devices=[]), cpu_threads(problem):
         torch.manual_seed(seed)  # anything a model draws outside the generators passed to it
         try:
             model = problem.model(generator(seed, 1))

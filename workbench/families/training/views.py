@@ -31,7 +31,7 @@ import xarray as xr
 
 #: the final scores each row of :func:`lr_sensitivity` carries (the training family's metrics)
 SCORES = ("train_loss", "gap", "test_loss", "test_accuracy")
-_LR = re.compile(r"(?:^|[(,\s])lr\s*=\s*([-+0-9.eE]+|inf|nan)")
+_LR = re.compile(r"(?:^|[(,;\s])lr\s*=\s*([-+0-9.eE]+|inf|nan)")
 _OPTION = re.compile(r"\s*lr\s*=")
 
 
@@ -87,7 +87,7 @@ def learning_rates(ds: xr.Dataset) -> pd.DataFrame:
         stem = label.split("(", 1)[0].strip() or label
         if found:
             inside = label[len(stem):].strip().removeprefix("(").removesuffix(")")
-            rest = [part.strip() for part in inside.split(",") if part.strip() and not _OPTION.match(part)]
+            rest = [part.strip() for part in re.split(r"[;,]", inside) if part.strip() and not _OPTION.match(part)]
             kind = f"{stem}({', '.join(rest)})" if rest else stem
             rows.append({"solver": label, "kind": kind, "lr": _float(found.group(1)), "source": "label", "options": {}})
         else:

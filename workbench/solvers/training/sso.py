@@ -12,8 +12,8 @@ regularizer. Units: ``η`` is a step in target space *per example* (a target gra
 ``z_i`` by ``−η ∇ℓ_i``), so it does not change with the batch size, and ``g_t`` majorizes the minibatch
 objective when ``η <= 1/L`` for a loss ``ℓ`` that is ``L``-smooth in ``z`` (logistic: ``L = 1/4``; softmax
 cross-entropy: ``1/2``; squared: ``1``). The reference code writes the same surrogate as
-``mean(∇f·z / eta_ref + (z − z_t)²)`` over all ``B x k`` target entries, i.e. ``eta_ref = k / (2 η)`` up to
-the constant term.
+``mean(∇ℓ·z / eta_ref + (z − z_t)²)`` over all ``B x k`` target entries, i.e. ``eta_ref = 1 / (2 η)`` with
+the loss summed over the batch (as its configurations do), ``1 / (2 η B)`` with it averaged.
 
 Inner steps (``inner="armijo"``, the reference's): gradient steps on ``g_t`` with a backtracking Armijo
 line search (``c = 0.5``, shrink ``0.9``, the step reset to ``inner_init = 10`` at every outer step and
