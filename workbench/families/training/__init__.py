@@ -28,8 +28,8 @@ import math
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch

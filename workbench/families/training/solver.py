@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from workbench.errors import SolverError
 from workbench.families.training.problem import Batch, TrainingProblem
 from workbench.solver import Solver
 
@@ -132,7 +133,9 @@ class Trainer(ABC):
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state_dict`'s state."""
+        """Continue from :meth:`state_dict`'s state (a trainer that keeps none refuses any)."""
+        if state:
+            raise SolverError(f"{type(self).__name__} keeps no state, but was given {sorted(state)}")
 
     def state_bytes(self) -> int:
         """Bytes of optimizer state kept between steps (momentum, second moments, scales)."""
