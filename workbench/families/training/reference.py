@@ -50,7 +50,7 @@ def _key(problem: TrainingProblem) -> str:
         model.zero_grad()
         value = problem.loss(problem.targets(model, train.X), train.y).mean() + problem.regularizer(model)
         value.backward()
-        h.update(repr(float(value)).encode())
+        h.update(repr(float(value.detach())).encode())
         for p in model.parameters():
             if p.grad is not None:
                 h.update(p.grad.detach().numpy().tobytes())
