@@ -54,3 +54,20 @@ def cli_env():
 
 def workbench_cmd() -> list[str]:
     return [sys.executable, "-m", "workbench.cli"]
+
+
+def trials_recorded(db: Path, at_least: int, *, timeout: float = 120.0, poll: float = 0.05) -> int:
+    """Wait until the SQLite storage ``db`` holds ``at_least`` trials (or ``timeout`` passes); the count seen."""
+    import sqlite3
+    import time
+
+    deadline, recorded = time.time() + timeout, 0
+    while time.time() < deadline and recorded < at_least:
+        time.sleep(poll)
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as con:
+                    recorded = con.execute("select count(*) from trials").fetchone()[0]
+            except sqlite3.Error:
+                continue
+    return recorded

@@ -22,6 +22,7 @@ from workbench.families.training import Batch, Split, TrainingProblem
 from workbench.families.training.problem import check_training
 from workbench.families.training.reference import reference_optimum
 from workbench.problem import catalog, validate_problem
+from workbench.validation import check_int, check_number
 
 Loss = Literal["logistic", "softmax", "squared"]
 #: per-example smoothness of each loss in its targets
@@ -48,8 +49,7 @@ class DatasetProblem(TrainingProblem):
 
     def __init__(self, *, batch_size: int = 25, l2: float = 1e-4, data_seed: int = 0, name: str | None = None,
                  **extra: Any) -> None:
-        if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
-            raise InvalidProblemError(f"{type(self).__name__}.data_seed must be an int >= 0, but got data_seed={data_seed!r}")
+        check_int(self, "data_seed", data_seed, 0, error=InvalidProblemError)
         self.batch_size, self.l2, self.data_seed = batch_size, l2, data_seed
         self.name = name or self.default_name()
         self.smoothness = SMOOTHNESS[self.loss_kind]
@@ -151,12 +151,6 @@ class DatasetProblem(TrainingProblem):
         return None if self.hidden else reference_optimum(self)
 
 
-def _check_positive_int(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidProblemError(f"{field} must be an int >= 1, but got {value!r}")
-    return value
-
-
 @catalog.register("logreg-breast-cancer")
 class LogregBreastCancer(DatasetProblem):
     """Binary logistic regression on scikit-learn's Wisconsin breast-cancer data (569 x 30)."""
@@ -208,10 +202,9 @@ class SyntheticLogistic(DatasetProblem):
 
     def __init__(self, *, n: int = 10_000, d: int = 100, condition: float = 100.0, batch_size: int = 25,
                  l2: float = 1e-4, data_seed: int = 0, name: str | None = None) -> None:
-        self.n = _check_positive_int(n, "SyntheticLogistic.n")
-        self.d = _check_positive_int(d, "SyntheticLogistic.d")
-        if isinstance(condition, bool) or not isinstance(condition, (int, float)) or not condition >= 1:
-            raise InvalidProblemError(f"SyntheticLogistic.condition must be a number >= 1, but got {condition!r}")
+        self.n = check_int(self, "n", n, 1, error=InvalidProblemError)
+        self.d = check_int(self, "d", d, 1, error=InvalidProblemError)
+        check_number(self, "condition", condition, low=1.0, error=InvalidProblemError)
         self.condition = float(condition)
         super().__init__(batch_size=batch_size, l2=l2, data_seed=data_seed, name=name, n=n, d=d,
                          condition=self.condition)

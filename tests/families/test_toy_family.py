@@ -7,14 +7,13 @@ import math
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import workbench_cmd
+from tests.conftest import trials_recorded, workbench_cmd
 from tests.families.bisection import Bisection, BisectionFamily, RegulaFalsi, RootProblem
 from workbench import Study
 from workbench.browse.views import convergence, x_kinds
@@ -141,16 +140,7 @@ def test_a_killed_cell_resumes_from_its_last_checkpoint(tmp_path, cli_env):
     (tmp_path / "roots.py").write_text(STUDY.format(log=str(log), delay=0.05, calls=60))
     proc = subprocess.Popen(workbench_cmd() + ["run", "roots.py", "--quiet"], env=cli_env, cwd=tmp_path)
     db = tmp_path / "runs" / "roots" / "optuna.db"
-    deadline = time.time() + 120
-    recorded = 0
-    while time.time() < deadline and recorded < 20:
-        time.sleep(0.1)
-        if db.exists():
-            try:
-                with sqlite3.connect(db, timeout=1) as con:
-                    recorded = con.execute("select count(*) from trials").fetchone()[0]
-            except sqlite3.Error:
-                continue
+    recorded = trials_recorded(db, 20, poll=0.1)
     assert recorded >= 20, "the run did not get going"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

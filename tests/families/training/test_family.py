@@ -5,14 +5,13 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import time
 
 import numpy as np
 import pytest
 import torch
 
 from problems.training import LogregBreastCancer, LogregDigits, SquaredDigits
-from tests.conftest import workbench_cmd
+from tests.conftest import trials_recorded, workbench_cmd
 from workbench import Study
 from workbench.budget import Budget
 from workbench.errors import InvalidProblemError, InvalidStudyError
@@ -172,15 +171,7 @@ def test_a_killed_cell_resumes_from_its_last_epoch_and_ends_where_an_uninterrupt
     folder = tmp_path / "killed"
     proc = subprocess.Popen(workbench_cmd() + ["run", "slow.py", "--quiet"], env=cli_env, cwd=folder)
     db = folder / "runs" / "slow" / "optuna.db"
-    deadline, recorded = time.time() + 120, 0
-    while time.time() < deadline and recorded < 8:
-        time.sleep(0.05)
-        if db.exists():
-            try:
-                with sqlite3.connect(db, timeout=1) as con:
-                    recorded = con.execute("select count(*) from trials").fetchone()[0]
-            except sqlite3.Error:
-                continue
+    recorded = trials_recorded(db, 8)
     assert 8 <= recorded < 2 * epochs, "the run did not get going, or ended before the kill"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
