@@ -132,8 +132,9 @@ class DatasetProblem(TrainingProblem):
 
     def scores(self, model: nn.Module) -> dict[str, float]:
         out: dict[str, float] = {}
+        splits = self.splits()
         for part in ("train", "val", "test"):
-            split = self._splits[part]
+            split = splits[part]
             z = self.targets(model, split.X)
             mean = float(self.loss(z, split.y).mean())
             if part == "train":

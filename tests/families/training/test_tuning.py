@@ -34,10 +34,12 @@ def test_the_space_is_checked_against_the_solvers_options(monkeypatch):
     assert t.name == "tune-sgd-tiny-logistic" and t.space.names == ("lr", "momentum")
     assert t.cost_axes == ("oracle_calls", "epochs", "model_passes")
     assert Tuning(tiny(), SGD(name="sgd(lr=0.1)"), [LR], epochs=1).name == "tune-sgd-lr-0.1-tiny-logistic"
-    with pytest.raises(InvalidProblemError, match=r"Tuning.space\[1\]: 'beta1' is not an option of solver 'sgd' "
-                                                  r"\(its options: lr, momentum\)"):
+    with pytest.raises(InvalidProblemError, match=r"Tuning.space\[1\]: 'beta1' is neither an option of solver 'sgd' "
+                                                  r"\(its options: lr, momentum\) nor a parameter of problem "
+                                                  r"'tiny-logistic' \(its parameters: batch_size, l2, data_seed, n, d, "
+                                                  r"condition\)"):
         Tuning(tiny(), SGD(), [LR, Real("beta1", 0.0, 0.9)], epochs=1)
-    with pytest.raises(InvalidProblemError, match=r"Tuning.space\[0\]: 'name' is not an option"):
+    with pytest.raises(InvalidProblemError, match=r"Tuning.space\[0\]: 'name' is neither an option"):
         Tuning(tiny(), SGD(), [Categorical("name", ("a", "b"))], epochs=1)
     with pytest.raises(InvalidProblemError, match="Tuning.epochs must be an int >= 1, but got epochs=0"):
         Tuning(tiny(), SGD(), [LR], epochs=0)

@@ -144,6 +144,7 @@ class TrainingFamily(Family):
             stop_at = _stop_at(run, before, per_epoch)
             t0 = time.perf_counter()
             try:
+                problem.schedule(model, _progress(run.step, per_epoch, setup.total_steps))
                 for batch in problem.batches(model, batch_size, data):
                     counter.env_steps += batch.env_steps
                     batches += 1
@@ -216,6 +217,13 @@ def _total_steps(run: CellRun, per_epoch: int) -> int | None:
     if run.budget.axis == ORACLE:
         return int(run.budget.amount)
     return None
+
+
+def _progress(epochs_done: int, per_epoch: int, total_steps: int | None) -> float:
+    """The fraction of the run done after ``epochs_done`` epochs (0 when the budget does not say)."""
+    if not total_steps:
+        return 0.0
+    return min(epochs_done * per_epoch / total_steps, 1.0)
 
 
 def _stop_at(run: CellRun, before: Mapping[str, int], per_epoch: int) -> dict[str, float] | None:

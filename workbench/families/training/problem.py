@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from workbench.errors import InvalidProblemError
+from workbench.families.training.surrogates import set_progress
 from workbench.problem import Problem
 from workbench.space import Space
 
@@ -103,6 +104,13 @@ class TrainingProblem(Problem):
         """The batches of one epoch (their order drawn from ``generator``); ``model`` is the current model,
         for problems whose data depend on it (on-policy rollouts)."""
         raise NotImplementedError
+
+    def schedule(self, model: nn.Module, progress: float) -> None:
+        """Before each epoch: tell the model the fraction of the run done (``0`` when the budget does not
+        say how long the run is), for models whose forward or backward follow a schedule over training
+        (ReSTE's power). By default every :class:`~workbench.families.training.surrogates.SurrogateStep`
+        in the model is told."""
+        set_progress(model, progress)
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """How many batches :meth:`batches` yields per epoch."""

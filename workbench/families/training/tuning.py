@@ -7,7 +7,9 @@ any black-box solver (``random``, ``optuna-tpe``, ``bo-gp``, ...) can tune an op
     Tuning("logreg-digits", SGD(), [Real("lr", 1e-4, 1.0, log=True)], epochs=5)
 
 Each row of ``evaluate`` is one record of the space (option name -> value): the solver is rebuilt with
-``dataclasses.replace(solver, **record)``, a fresh model is trained from the cell's seed for ``epochs``
+``dataclasses.replace(solver, **record)`` (and the problem declared again with the row's values of its own
+parameters, when the space names any: ``Real("slope", 0.1, 100, log=True)`` on a surrogate-gradient
+problem), a fresh model is trained from the cell's seed for ``epochs``
 epochs through the training family's counted :class:`Step` (the same data order and initialization for
 every row of a cell: the objective is a deterministic function of ``λ``), and the row's value is the final
 validation loss (``scores()["val_loss"]``).
@@ -74,6 +76,7 @@ def train(problem: TrainingProblem, solver: TrainingSolver, *, seed: int, epochs
                           total_steps=epochs * per_epoch)
             trainer = solver.start(model, setup)
             for epoch in range(1, epochs + 1):
+                problem.schedule(model, (epoch - 1) / epochs)
                 for batch in problem.batches(model, batch_size, data):
                     counter.env_steps += batch.env_steps
                     batches += 1
@@ -99,7 +102,8 @@ class Tuning(Problem):
     ``problem``: a :class:`TrainingProblem` or its registered name (default parameters); ``solver``: a
     :class:`TrainingSolver` declaration (or its registered name), the options not in the space stay as it
     declares them; ``space``: a :class:`Space` or a list of parameters, each named after one of the
-    solver's options; ``epochs``: how long each evaluation trains. ``name`` defaults to
+    solver's options or one of the problem's declared parameters (``problem.params``: a row declares the
+    problem again with its values, e.g. a surrogate gradient's kind and slope); ``epochs``: how long each evaluation trains. ``name`` defaults to
     ``tune-<solver>-<problem>``. The value (minimized) is the validation loss after the last epoch."""
 
     direction = "minimize"
@@ -118,11 +122,18 @@ class Tuning(Problem):
         except InvalidSpaceError as e:
             raise InvalidProblemError(str(e)) from None
         options = [f.name for f in dataclasses.fields(self.solver) if f.name != "name"]
+        declared = [k for k in self.problem.params if k != "name"]
         for i, p in enumerate(self.space.parameters):
-            if p.name not in options:
+            if p.name in options and p.name in declared:
                 raise InvalidProblemError(
-                    f"Tuning.space[{i}]: {p.name!r} is not an option of solver {self.solver.label!r} "
-                    f"(its options: {', '.join(options) or 'none'})")
+                    f"Tuning.space[{i}]: {p.name!r} names both an option of solver {self.solver.label!r} and a "
+                    f"parameter of problem {self.problem.name!r}")
+            if p.name not in options and p.name not in declared:
+                raise InvalidProblemError(
+                    f"Tuning.space[{i}]: {p.name!r} is neither an option of solver {self.solver.label!r} "
+                    f"(its options: {', '.join(options) or 'none'}) nor a parameter of problem "
+                    f"{self.problem.name!r} (its parameters: {', '.join(declared) or 'none'})")
+        self._problem_keys = frozenset(p.name for p in self.space.parameters if p.name in declared)
         if self.solver.full_batch and not isinstance(self.problem, FixedData):
             raise InvalidProblemError(f"Tuning.solver: {self.solver.label!r} trains on the full training set, "
                                       f"which problem {self.problem.name!r} does not have")
@@ -158,12 +169,21 @@ class Tuning(Problem):
         return torch.tensor([o.scores["val_loss"] for o in outcomes], dtype=torch.float64)
 
     def _train(self, record: Mapping[str, Any]) -> Trained:
+        mine = {k: v for k, v in record.items() if k in self._problem_keys}
+        theirs = {k: v for k, v in record.items() if k not in self._problem_keys}
         try:
-            solver = dataclasses.replace(self.solver, **record)
+            solver = dataclasses.replace(self.solver, **theirs)
         except Exception as e:  # options that make no valid solver: this row fails, nothing was spent
-            reason = f"solver {self.solver.label!r} with {dict(record)}: {type(e).__name__}: {e}"
+            reason = f"solver {self.solver.label!r} with {theirs}: {type(e).__name__}: {e}"
             return Trained(scores={}, spent={a: 0.0 for a in self.cost_axes}, reason=reason)
-        trained = train(self.problem, solver, seed=self.seed, epochs=self.epochs)
+        problem = self.problem
+        if mine:
+            try:  # the problem declared again with the row's parameters
+                problem = type(self.problem)(**{**self.problem.params, **mine})
+            except Exception as e:
+                reason = f"problem {self.problem.name!r} with {mine}: {type(e).__name__}: {e}"
+                return Trained(scores={}, spent={a: 0.0 for a in self.cost_axes}, reason=reason)
+        trained = train(problem, solver, seed=self.seed, epochs=self.epochs)
         if trained.reason is None and "val_loss" not in trained.scores:
             reason = f"problem {self.problem.name!r} reports no val_loss (its scores: {', '.join(trained.scores)})"
             return dataclasses.replace(trained, reason=reason)
