@@ -9,6 +9,8 @@ function works with it.
 ``HMCSurrogate``           BNN, full-batch HMC with dual-averaging step sizes
 ``SGHMCSurrogate``         BNN, scale-adapted stochastic-gradient HMC
 ``LaplaceSurrogate``       BNN, linearized Laplace approximation
+``NNGPSignSurrogate``      GP with the NNGP kernel of an infinitely wide sign network
+``SGNTKSurrogate``         an infinitely wide sign network trained by surrogate-gradient descent
 =========================  =====================================================================
 """
 
@@ -21,6 +23,7 @@ from workbench.models.ibnn import IBNNSurrogate
 from workbench.models.laplace import LaplaceSurrogate
 from workbench.models.sampled import SampledFunctionModel
 from workbench.models.sghmc import SGHMCSurrogate
+from workbench.models.sgntk import NNGPSignSurrogate, SGNTKSurrogate
 
 __all__ = [
     "DKLSurrogate",
@@ -30,7 +33,9 @@ __all__ = [
     "HMCSurrogate",
     "IBNNSurrogate",
     "LaplaceSurrogate",
+    "NNGPSignSurrogate",
     "SGHMCSurrogate",
+    "SGNTKSurrogate",
     "SampledFunctionModel",
     "Surrogate",
 ]

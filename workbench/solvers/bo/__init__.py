@@ -10,8 +10,10 @@ from workbench.solvers.bo.solver import (
     BoHMC,
     BoIBNN,
     BoLaplace,
+    BoNNGPSign,
     BoSGHMC,
+    BoSGNTK,
 )
 
 __all__ = ["AcquisitionConfig", "BayesOpt", "BayesOptRun", "BoDKL", "BoEnsemble", "BoGP", "BoHMC", "BoIBNN",
-           "BoLaplace", "BoSGHMC"]
+           "BoLaplace", "BoNNGPSign", "BoSGHMC", "BoSGNTK"]

@@ -1,5 +1,5 @@
 """Bayesian optimization as a solver: one loop, pluggable surrogates, registered as ``bo-gp``, ``bo-dkl``,
-``bo-ibnn``, ``bo-ensemble``, ``bo-hmc``, ``bo-sghmc``, ``bo-laplace``.
+``bo-ibnn``, ``bo-ensemble``, ``bo-hmc``, ``bo-sghmc``, ``bo-laplace``, ``bo-nngp-sign``, ``bo-sgntk``.
 
 A run starts with ``n_initial`` scrambled-Sobol points (the same design :meth:`Space.sample` draws), then
 asks the surrogate. Every proposal depends only on the cell's seed and the observations told so far.
@@ -21,7 +21,9 @@ from workbench.models import (
     HMCSurrogate,
     IBNNSurrogate,
     LaplaceSurrogate,
+    NNGPSignSurrogate,
     SGHMCSurrogate,
+    SGNTKSurrogate,
     Surrogate,
 )
 from workbench.solver import CellContext
@@ -119,6 +121,22 @@ class BoIBNN(BayesOpt):
     """BO with the infinite-width BNN kernel."""
 
     surrogate: Surrogate = field(default_factory=IBNNSurrogate)
+
+
+@solvers.register("bo-nngp-sign")
+@dataclass(frozen=True, kw_only=True)
+class BoNNGPSign(BayesOpt):
+    """BO with the NNGP kernel of an infinitely wide sign network."""
+
+    surrogate: Surrogate = field(default_factory=NNGPSignSurrogate)
+
+
+@solvers.register("bo-sgntk")
+@dataclass(frozen=True, kw_only=True)
+class BoSGNTK(BayesOpt):
+    """BO with an infinitely wide sign network trained by surrogate-gradient descent (the SG-NTK model)."""
+
+    surrogate: Surrogate = field(default_factory=SGNTKSurrogate)
 
 
 @solvers.register("bo-ensemble")
