@@ -99,9 +99,9 @@ class SGNTKModel(Model):
     def _kernels(self, A: Tensor, B: Tensor) -> tuple[Tensor, Tensor]:
         """``(I(A, B), Σ(A, B))``, both scaled by the output scale."""
         k = self.k
-        S, I = tangent_recursion(A, B, depth=self.depth, w2=self.w2, b2=self.b2, m=math.inf,
+        nngp, tangent = tangent_recursion(A, B, depth=self.depth, w2=self.w2, b2=self.b2, m=math.inf,
                                  derivative=lambda a, b, c: derf_derf(a, b, c, math.inf, k))
-        return self.scale * I, self.scale * S
+        return self.scale * tangent, self.scale * nngp
 
     @property
     def num_outputs(self) -> int:

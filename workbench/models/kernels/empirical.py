@@ -107,7 +107,10 @@ class Ensemble:
         params = [*self.weights, *self.biases]
         for p in params:
             p.requires_grad_(True)
-        act = (lambda h: step(h, surrogate, forward, 0.0, m))
+
+        def act(h: Tensor) -> Tensor:
+            return step(h, surrogate, forward, 0.0, m)
+
         for _ in range(steps):
             f, _, _ = self.forward(X, act)
             loss = 0.5 * ((f - Y.reshape(1, -1)) ** 2).mean(-1).sum()  # networks are independent
