@@ -13,8 +13,8 @@ from problems.synthetic import Ackley, Branin, Hartmann, Levy, Rosenbrock, Stybl
 from workbench import Study
 from workbench.study import pick
 
-SOLVERS = ["bo-gp", "bo-dkl", "bo-ibnn", "bo-ensemble", "bo-hmc", "bo-sghmc", "bo-laplace",
-           "optuna-gp", "optuna-tpe", "random"]
+SOLVERS = ["bo-gp", "bo-dkl", "bo-ibnn", "bo-ensemble", "bo-hmc", "bo-sghmc", "bo-laplace", "bo-nngp-sign",
+           "bo-sgntk", "optuna-gp", "optuna-tpe", "random"]
 PROBLEMS = [Branin(), Hartmann(dim=6), Ackley(dim=10), Levy(dim=10), Rosenbrock(dim=6), StyblinskiTang(dim=50)]
 
 study = Study(

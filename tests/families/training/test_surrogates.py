@@ -205,3 +205,59 @@ def test_the_black_box_view_tunes_the_surrogate_slope_and_learning_rate_together
     bad = Tuning(problem, Adam(), [Categorical("surrogate", ("ste",)), Real("slope", 0.5, 50.0)], epochs=1).bind(0)
     with pytest.raises(ValueError, match=r"slope must be None for surrogate 'ste'"):
         bad.evaluate(bad.space.encode([{"surrogate": "ste", "slope": 2.0}]))
+
+
+@pytest.fixture(scope="module")
+def surrogate_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    problems = [BinaryMlpDigits(hidden=(8,), batch_size=500, surrogate=k, slope=s, binary_weights=w,
+                                name=f"b-{k}-{s}-{w}")
+                for k, s in (("erf", 0.5), ("erf", 2.0), ("ste", None)) for w in (False, True)]
+    study = Study("surrogates", problems=problems, solvers=[Adam(lr=0.01)], seeds=[0, 1], budget=2)
+    Runner(study, run_dir=runs / "surrogates", device="cpu").run()
+    return runs
+
+
+def test_the_surrogate_view_reads_each_problems_surrogate_from_the_declaration(surrogate_run):
+    from workbench.families.training.surrogate_views import (
+        best_per_kind,
+        surrogate_problems,
+        surrogate_scores,
+        surrogate_summary,
+    )
+    from workbench.results import load_results
+
+    ds = load_results(surrogate_run / "surrogates")
+    table = surrogate_problems(ds).set_index("problem")
+    assert table.loc["b-erf-0.5-True", "network"] == "binary-mlp-digits(binary_weights=True)"
+    assert table.loc["b-erf-2.0-False", "slope"] == 2.0 and table.loc["b-erf-2.0-False", "kind"] == "erf"
+    assert math.isnan(table.loc["b-ste-None-False", "slope"])
+    frame = surrogate_scores(ds)
+    assert len(frame) == 12 and frame["test_accuracy"].between(0, 1).all() and (frame["epochs"] == 2).all()
+    summary = surrogate_summary(frame, "test_accuracy")
+    assert len(summary) == 6 and (summary["seeds"] == 2).all()
+    one = summary[(summary["kind"] == "erf") & (summary["slope"] == 0.5)
+                  & (summary["network"] == "binary-mlp-digits(binary_weights=True)")].iloc[0]
+    cells = frame[frame["problem"] == "b-erf-0.5-True"]["test_accuracy"]
+    assert one["mean"] == pytest.approx(cells.mean()) and one["lo"] == cells.min() and one["hi"] == cells.max()
+    best = best_per_kind(summary)
+    assert len(best) == 4 and best.groupby("network")["mean"].apply(lambda s: s.is_monotonic_decreasing).all()
+
+
+def test_the_surrogate_page_draws_slopes_and_the_best_of_each_kind(surrogate_run, monkeypatch):
+    import json as _json
+
+    from streamlit.testing.v1 import AppTest
+
+    from workbench.families.training import TrainingFamily
+
+    monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(surrogate_run))
+    page = TrainingFamily.pages[1]
+    at = AppTest.from_file(page.path, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Surrogate gradients" and at.sidebar.radio[0].value == "test_accuracy"
+    [chart] = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    spec = _json.loads(chart.proto.spec)
+    assert spec["facet"]["field"] == "panel" and spec["spec"]["layer"][1]["encoding"]["x"]["scale"]["type"] == "log"
+    assert set(at.dataframe[0].value["kind"]) == {"erf", "ste"}

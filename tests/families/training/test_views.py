@@ -100,7 +100,7 @@ def test_grid_labels_with_semicolons_are_read():
 def test_the_family_page_draws_the_rates(lr_run, monkeypatch):
     runs, _ = lr_run
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(runs))
-    (page,) = TrainingFamily.pages
+    page = TrainingFamily.pages[0]
     at = AppTest.from_file(page.path, default_timeout=60)
     at.run()
     assert not at.exception, at.exception

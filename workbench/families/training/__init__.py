@@ -98,7 +98,9 @@ class TrainingFamily(Family):
     axes = (ORACLE, EXAMPLES, PASSES, EPOCHS, TRAIN_SECONDS)
     metrics = METRICS
     # an absolute path: Streamlit resolves a relative page path against dashboards/app.py's folder
-    pages = (Page(str(Path(__file__).resolve().parents[3] / "dashboards" / "views" / "training_lr.py"), "Learning rates"),)
+    pages = (Page(str(Path(__file__).resolve().parents[3] / "dashboards" / "views" / "training_lr.py"), "Learning rates"),
+             Page(str(Path(__file__).resolve().parents[3] / "dashboards" / "views" / "training_surrogates.py"),
+                  "Surrogate gradients"))
 
     def default_budget(self, problems: Sequence[Problem]) -> int:
         return 20  # epochs

@@ -121,31 +121,36 @@ def _final(ds: xr.Dataset, name: str) -> xr.DataArray | None:
     return None
 
 
-def lr_sensitivity(ds: xr.Dataset) -> pd.DataFrame:
-    """The tidy table of the learning-rate view: one row per cell that ran and whose solver's rate is
-    known — ``problem``, ``solver``, ``optimizer``, ``kind``, ``lr``, ``seed``, ``diverged`` (a failed
-    step), ``epochs`` (steps recorded) and the final scores :data:`SCORES` (NaN where not recorded)."""
-    columns = ["problem", "solver", "optimizer", "kind", "lr", "seed", "diverged", "epochs", *SCORES]
-    rates = learning_rates(ds).set_index("solver")
+def final_scores(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per cell that ran: ``problem``, ``solver``, ``seed``, ``diverged`` (a failed step),
+    ``epochs`` (steps recorded) and the final scores :data:`SCORES` (NaN where not recorded)."""
+    columns = ["problem", "solver", "seed", "diverged", "epochs", *SCORES]
     failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
     finals = {s: _final(ds, s) for s in SCORES}
     rows = []
     for i, p in enumerate(ds.problem.values):
         for j, s in enumerate(ds.solver.values):
-            rate = rates.loc[str(s)]
-            if not np.isfinite(rate["lr"]):
-                continue
             for k, seed in enumerate(ds.seed.values):
                 ran = failed[i, j, k] >= 0
                 if not ran.any():
                     continue
-                row = {"problem": str(p), "solver": str(s), "optimizer": rate["optimizer"], "kind": rate["kind"],
-                       "lr": float(rate["lr"]), "seed": int(seed), "diverged": bool((failed[i, j, k] == 1).any()),
-                       "epochs": int(ran.sum())}
+                row = {"problem": str(p), "solver": str(s), "seed": int(seed),
+                       "diverged": bool((failed[i, j, k] == 1).any()), "epochs": int(ran.sum())}
                 for name, arr in finals.items():
                     row[name] = float(arr.values[i, j, k]) if arr is not None else math.nan
                 rows.append(row)
-    return pd.DataFrame(rows, columns=columns).sort_values(["problem", "optimizer", "lr", "seed"], ignore_index=True)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def lr_sensitivity(ds: xr.Dataset) -> pd.DataFrame:
+    """The tidy table of the learning-rate view: one row per cell that ran and whose solver's rate is
+    known — ``problem``, ``solver``, ``optimizer``, ``kind``, ``lr``, ``seed``, ``diverged`` (a failed
+    step), ``epochs`` (steps recorded) and the final scores :data:`SCORES` (NaN where not recorded)."""
+    columns = ["problem", "solver", "optimizer", "kind", "lr", "seed", "diverged", "epochs", *SCORES]
+    rates = learning_rates(ds)
+    rates = rates[np.isfinite(rates["lr"].to_numpy(dtype=float))]
+    frame = final_scores(ds).merge(rates[["solver", "optimizer", "kind", "lr"]], on="solver", how="inner")
+    return frame[columns].sort_values(["problem", "optimizer", "lr", "seed"], ignore_index=True)
 
 
 def lr_bands(frame: pd.DataFrame, score: str = "train_loss", band: Literal["minmax", "quartiles"] = "minmax") -> pd.DataFrame:
@@ -168,4 +173,4 @@ def lr_bands(frame: pd.DataFrame, score: str = "train_loss", band: Literal["minm
     return pd.DataFrame(rows, columns=["problem", "optimizer", "lr", "median", "lo", "hi", "seeds", "diverged"])
 
 
-__all__ = ["SCORES", "learning_rates", "lr_bands", "lr_sensitivity"]
+__all__ = ["SCORES", "final_scores", "learning_rates", "lr_bands", "lr_sensitivity"]
