@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from problems.training.circle import SignCircleRegression, circle
-from workbench.families.training.surrogates import Erf
+from workbench.families.training.surrogate_gradients import Erf
 from workbench.models.kernels.empirical import Ensemble, activation, erf_derivative, trained_gp
 from workbench.models.kernels.sgntk import Architecture, ntk, sgntk
 

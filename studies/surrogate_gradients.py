@@ -20,7 +20,7 @@ import os
 
 from problems.training import BinaryMlpDigits, SpikingMlpDigits
 from workbench import Study
-from workbench.families.training.surrogates import KINDS
+from workbench.families.training.surrogate_gradients import KINDS
 from workbench.solvers.training import Adam
 from workbench.study import pick
 

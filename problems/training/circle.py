@@ -26,8 +26,8 @@ from torch import Tensor, nn
 from workbench.errors import InvalidProblemError
 from workbench.families.training import Batch, Split, TrainingProblem
 from workbench.families.training.problem import check_training
-from workbench.families.training.surrogates import Surrogate, SurrogateStep
-from workbench.families.training.surrogates import surrogate as make_surrogate
+from workbench.families.training.surrogate_gradients import SurrogateGradient, SurrogateStep
+from workbench.families.training.surrogate_gradients import surrogate_gradient as make_surrogate
 from workbench.problem import catalog, validate_problem
 from workbench.validation import check_choice, check_int, check_number, check_positive
 
@@ -89,7 +89,7 @@ class SignCircleRegression(TrainingProblem):
         self.readout_scale = float(check_positive(OWNER, "readout_scale", readout_scale, error=InvalidProblemError))
         self.activation = check_choice(OWNER, "activation", activation, ("sign", "erf"), error=InvalidProblemError)
         self.m = float(check_positive(OWNER, "m", m, error=InvalidProblemError))
-        self.surrogate: Surrogate = make_surrogate(surrogate, slope, owner=OWNER, error=InvalidProblemError)
+        self.surrogate: SurrogateGradient = make_surrogate(surrogate, slope, owner=OWNER, error=InvalidProblemError)
         self.n_train = check_int(OWNER, "n_train", n_train, 1, error=InvalidProblemError)
         self.data_seed = check_int(OWNER, "data_seed", data_seed, 0, error=InvalidProblemError)
         self.batch_size, self.l2 = batch_size, l2

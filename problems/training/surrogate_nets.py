@@ -1,7 +1,7 @@
 """Networks with step activations, trained with surrogate gradients, on scikit-learn's 8x8 digits.
 
 The surrogate is a declared hyperparameter of the problem (``surrogate``: a kind of
-:mod:`workbench.families.training.surrogates`; ``slope``: its slope, the kind's default when None), so a
+:mod:`workbench.families.training.surrogate_gradients`; ``slope``: its slope, the kind's default when None), so a
 study compares surrogates as problems, and the black-box view of training
 (:class:`~workbench.families.training.tuning.Tuning`) tunes surrogate, slope and learning rate together.
 
@@ -30,8 +30,8 @@ from torch import Tensor, nn
 from problems.training.datasets import LogregDigits, _init_linear
 from workbench.errors import InvalidProblemError
 from workbench.families.training import Batch, Split
-from workbench.families.training.surrogates import Surrogate, SurrogateStep
-from workbench.families.training.surrogates import surrogate as make_surrogate
+from workbench.families.training.surrogate_gradients import SurrogateGradient, SurrogateStep
+from workbench.families.training.surrogate_gradients import surrogate_gradient as make_surrogate
 from workbench.problem import catalog
 from workbench.validation import check_int, check_number
 
@@ -48,7 +48,7 @@ class BinaryLinear(nn.Linear):
     """A linear layer computing with ``α sign(W)`` (``α``: mean ``|W|`` per output row), its weight
     gradient through ``surrogate``."""
 
-    def __init__(self, n_in: int, n_out: int, surrogate: Surrogate) -> None:
+    def __init__(self, n_in: int, n_out: int, surrogate: SurrogateGradient) -> None:
         super().__init__(n_in, n_out, dtype=torch.float64)
         self.sign = SurrogateStep(surrogate, "sign")
 
@@ -111,7 +111,7 @@ class SpikingMLP(nn.Module):
     """``64 -> hidden (LIF) -> 10 (LIF)`` over the time steps of ``X`` (``batch x T x 64``); returns the
     output neurons' spike counts (``batch x 10``)."""
 
-    def __init__(self, n_in: int, hidden: int, n_out: int, beta: float, surrogate: Surrogate,
+    def __init__(self, n_in: int, hidden: int, n_out: int, beta: float, surrogate: SurrogateGradient,
                  generator: torch.Generator) -> None:
         import snntorch
 

@@ -11,7 +11,7 @@ import torch
 from problems.training import SignCircleRegression
 from problems.training.circle import circle
 from workbench.errors import InvalidConfigError
-from workbench.families.training.surrogates import Erf
+from workbench.families.training.surrogate_gradients import Erf
 from workbench.models.kernels.infinite_width import ErfNTKKernel, NNGPKernel, SGNTKKernel
 from workbench.models.kernels.sgntk import Architecture, derf_derf, erf_erf, nngp, ntk, sgntk
 

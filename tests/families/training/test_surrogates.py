@@ -11,7 +11,7 @@ import torch
 from problems.training import BinaryMlpDigits, SignCircleRegression, SpikingMlpDigits
 from workbench import Study
 from workbench.errors import InvalidConfigError, InvalidProblemError
-from workbench.families.training.surrogates import (
+from workbench.families.training.surrogate_gradients import (
     KINDS,
     STE,
     Arctan,
@@ -22,7 +22,7 @@ from workbench.families.training.surrogates import (
     Sigmoid,
     SurrogateStep,
     step,
-    surrogate,
+    surrogate_gradient,
 )
 from workbench.families.training.tuning import Tuning
 from workbench.runner import Runner
@@ -116,19 +116,19 @@ def test_a_spiking_layer_with_our_surrogate_trains_as_snntorchs():
 
 
 def test_surrogates_are_checked_when_declared_naming_the_field():
-    with pytest.raises(InvalidConfigError, match=r"surrogate.slope must be a finite number > 0.*slope=0"):
-        surrogate("erf", 0)
-    with pytest.raises(InvalidConfigError, match=r"surrogate.surrogate must be one of"):
-        surrogate("tanh")
+    with pytest.raises(InvalidConfigError, match=r"surrogate_gradient.slope must be a finite number > 0.*slope=0"):
+        surrogate_gradient("erf", 0)
+    with pytest.raises(InvalidConfigError, match=r"surrogate_gradient.surrogate must be one of"):
+        surrogate_gradient("tanh")
     with pytest.raises(InvalidConfigError, match=r"slope must be None for surrogate 'ste'"):
-        surrogate("ste", 2.0)
+        surrogate_gradient("ste", 2.0)
     with pytest.raises(InvalidConfigError, match=r"ReSTE.o_end must be"):
         ReSTE(o_end=0.5)
     with pytest.raises(InvalidConfigError, match=r"FastSigmoid.k must be"):
         FastSigmoid(k=-1.0)
     with pytest.raises(InvalidConfigError, match=r"SurrogateStep.forward must be one of"):
         SurrogateStep(STE(), "relu")
-    assert surrogate("reste", 2.0) == ReSTE(o_end=2.0) and surrogate("arctan", 3.0) == Arctan(alpha=3.0)
+    assert surrogate_gradient("reste", 2.0) == ReSTE(o_end=2.0) and surrogate_gradient("arctan", 3.0) == Arctan(alpha=3.0)
     assert set(KINDS) == {"ste", "clipped-ste", "fast-sigmoid", "sigmoid", "arctan", "erf", "reste"}
 
 

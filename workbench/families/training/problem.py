@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from workbench.errors import InvalidProblemError
-from workbench.families.training.surrogates import set_progress
+from workbench.families.training.surrogate_gradients import set_progress
 from workbench.problem import Problem
 from workbench.space import Space
 
@@ -108,7 +108,7 @@ class TrainingProblem(Problem):
     def schedule(self, model: nn.Module, progress: float) -> None:
         """Before each epoch: tell the model the fraction of the run done (``0`` when the budget does not
         say how long the run is), for models whose forward or backward follow a schedule over training
-        (ReSTE's power). By default every :class:`~workbench.families.training.surrogates.SurrogateStep`
+        (ReSTE's power). By default every :class:`~workbench.families.training.surrogate_gradients.SurrogateStep`
         in the model is told."""
         set_progress(model, progress)
 

@@ -4,7 +4,7 @@ step-activation network best.
 A study compares surrogates by declaring one problem per (network, surrogate, slope), as
 ``studies/surrogate_gradients.py`` does. Each problem's surrogate is read from the study declaration stored
 with the results (``problems[i].params``: ``surrogate`` and ``slope``; a slope of None is the kind's
-default, resolved by :func:`~workbench.families.training.surrogates.surrogate`). Problems are grouped into
+default, resolved by :func:`~workbench.families.training.surrogate_gradients.surrogate_gradient`). Problems are grouped into
 **networks**: the registered name of the problem's class, followed by any other parameter that differs
 between problems of that class (``binary-mlp-digits(binary_weights=True)``). Problems without a surrogate
 are left out.
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from workbench.families.training.surrogates import surrogate
+from workbench.families.training.surrogate_gradients import surrogate_gradient
 from workbench.families.training.views import SCORES, final_scores
 
 _OWN = ("surrogate", "slope", "name")
@@ -55,7 +55,7 @@ def surrogate_problems(ds: xr.Dataset) -> pd.DataFrame:
         if d.get("name") not in names or "surrogate" not in params:
             continue
         try:
-            slope = surrogate(params["surrogate"], params.get("slope")).slope
+            slope = surrogate_gradient(params["surrogate"], params.get("slope")).slope
         except Exception:
             continue
         found.append({"problem": d["name"], "cls": _registered(str(d.get("class", ""))), "kind": params["surrogate"],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from workbench.families.training.surrogates import Surrogate, step
+from workbench.families.training.surrogate_gradients import SurrogateGradient, step
 from workbench.models.kernels.sgntk import Architecture, sgntk_and_nngp
 
 Act = Callable[[Tensor], Tensor]
@@ -100,7 +100,7 @@ class Ensemble:
             K = K + (deltas1[i] @ deltas2[i].transpose(-1, -2)) * (ws**2 * in1[i] @ in2[i].transpose(-1, -2) + bs**2)
         return K
 
-    def train_surrogate_gd(self, X: Tensor, Y: Tensor, *, forward: str, m: float, surrogate: Surrogate, lr: float,
+    def train_surrogate_gd(self, X: Tensor, Y: Tensor, *, forward: str, m: float, surrogate: SurrogateGradient, lr: float,
                            steps: int) -> None:
         """Full-batch gradient descent on ``½ mean (f(X) − Y)²`` of every network at once, the hidden
         activations' derivative replaced by ``surrogate`` (forward ``sign`` or ``erf`` with ``m``)."""

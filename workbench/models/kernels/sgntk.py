@@ -43,7 +43,7 @@ _TWO_OVER_PI = 2.0 / math.pi
 class Architecture:
     """The network whose infinite-width limits are computed: ``depth`` hidden layers of ``erf_m``
     (``m = inf``: sign), weight and bias scales, the readout's scale κ, and the surrogate ``erf_k'``
-    (``k``; ``surrogate_scale`` multiplies it as :class:`~workbench.families.training.surrogates.Erf`'s
+    (``k``; ``surrogate_scale`` multiplies it as :class:`~workbench.families.training.surrogate_gradients.Erf`'s
     ``scale`` does)."""
 
     depth: int = 2

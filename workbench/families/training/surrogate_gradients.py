@@ -2,9 +2,10 @@
 
 A sign, Heaviside or spike activation has zero derivative almost everywhere. Surrogate-gradient learning
 keeps the exact forward and replaces its derivative ``σ'(x)`` in the backward pass by a declared function
-``ψ(x)``. A :class:`Surrogate` is that declaration: one frozen, keyword-only dataclass per kind, validated
-when declared, with :meth:`Surrogate.derivative` giving ``ψ(x)``. :func:`surrogate` makes one from a kind
-name and a slope, which is how a problem declares it as a (tunable) hyperparameter.
+``ψ(x)``. A :class:`SurrogateGradient` is that declaration: one frozen, keyword-only dataclass per kind,
+validated when declared, with :meth:`SurrogateGradient.derivative` giving ``ψ(x)``.
+:func:`surrogate_gradient` makes one from a kind name and a slope, which is how a problem declares it as a
+(tunable) hyperparameter.
 
 The kinds and their derivatives (``x`` is the activation's input, relative to its jump):
 
@@ -50,7 +51,7 @@ FORWARDS: tuple[str, ...] = ("sign", "heaviside", "erf")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Surrogate(ABC):
+class SurrogateGradient(ABC):
     """A backward surrogate ``ψ(x)`` for a step-like activation."""
 
     kind: ClassVar[str]
@@ -79,7 +80,7 @@ class Surrogate(ABC):
 
 
 @dataclass(frozen=True, kw_only=True)
-class STE(Surrogate):
+class STE(SurrogateGradient):
     """Straight-through: ``ψ(x) = 1``."""
 
     kind: ClassVar[str] = "ste"
@@ -89,7 +90,7 @@ class STE(Surrogate):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClippedSTE(Surrogate):
+class ClippedSTE(SurrogateGradient):
     """Clipped straight-through: ``ψ(x) = 1`` where ``|x| <= t``, else 0 (hardtanh's derivative at
     ``t = 1``)."""
 
@@ -105,7 +106,7 @@ class ClippedSTE(Surrogate):
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Sloped(Surrogate):
+class _Sloped(SurrogateGradient):
     k: float = 25.0
 
     def __post_init__(self) -> None:
@@ -139,7 +140,7 @@ class Sigmoid(_Sloped):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Arctan(Surrogate):
+class Arctan(SurrogateGradient):
     """The arctangent's: ``ψ(x) = (α/2) / (1 + (π α x / 2)^2)``."""
 
     kind: ClassVar[str] = "arctan"
@@ -170,7 +171,7 @@ class Erf(_Sloped):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReSTE(Surrogate):
+class ReSTE(SurrogateGradient):
     """ReSTE (Wu et al., ICCV 2023): the derivative of ``sign(x)|x|^{1/o}``, ``(1/o)|x|^{1/o - 1}``, where
     ``interval < |x| <= t``; near 0, where that grows without bound, the secant slope
     ``interval^{1/o - 1}`` of the power function over ``[0, interval]``; 0 where ``|x| > t``. Its power
@@ -208,13 +209,13 @@ class ReSTE(Surrogate):
         return torch.where(a <= self.interval, near, torch.where(a <= self.t, power, torch.zeros_like(x)))
 
 
-KINDS: dict[str, type[Surrogate]] = {c.kind: c for c in (STE, ClippedSTE, FastSigmoid, Sigmoid, Arctan, Erf, ReSTE)}
+KINDS: dict[str, type[SurrogateGradient]] = {c.kind: c for c in (STE, ClippedSTE, FastSigmoid, Sigmoid, Arctan, Erf, ReSTE)}
 #: the field each kind's slope sets
 _SLOPE_FIELD = {"fast-sigmoid": "k", "sigmoid": "k", "erf": "k", "arctan": "alpha", "reste": "o_end"}
 
 
-def surrogate(kind: str, slope: float | None = None, *, owner: object = "surrogate",
-              error: type[Exception] = InvalidConfigError) -> Surrogate:
+def surrogate_gradient(kind: str, slope: float | None = None, *, owner: object = "surrogate_gradient",
+              error: type[Exception] = InvalidConfigError) -> SurrogateGradient:
     """The surrogate of ``kind`` with its slope set to ``slope`` (its default when None): ``k`` of
     ``fast-sigmoid``, ``sigmoid`` and ``erf``, ``α`` of ``arctan``, ``o_end`` of ``reste``. The
     straight-through kinds take no slope. Errors name ``owner.surrogate`` / ``owner.slope``."""
@@ -233,7 +234,7 @@ class _Step(torch.autograd.Function):
     """Forward: the exact activation; backward: the incoming gradient times ``ψ(x)``."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, forward: str, m: float, surrogate: Surrogate, progress: float) -> Tensor:
+    def forward(ctx: Any, x: Tensor, forward: str, m: float, surrogate: SurrogateGradient, progress: float) -> Tensor:
         ctx.save_for_backward(x)
         ctx.surrogate, ctx.progress = surrogate, progress
         if forward == "sign":
@@ -248,7 +249,7 @@ class _Step(torch.autograd.Function):
         return grad * ctx.surrogate.derivative(x, ctx.progress), None, None, None, None
 
 
-def step(x: Tensor, surrogate: Surrogate, forward: str = "sign", progress: float = 0.0, m: float = 1.0) -> Tensor:
+def step(x: Tensor, surrogate: SurrogateGradient, forward: str = "sign", progress: float = 0.0, m: float = 1.0) -> Tensor:
     """``sign(x)`` (``+1`` at 0), ``H(x)`` (1 at 0) or ``erf(m x)`` with ``surrogate``'s derivative in the
     backward pass."""
     return _Step.apply(x, forward, m, surrogate, progress)
@@ -260,10 +261,10 @@ class SurrogateStep(nn.Module):
     done) is set by the problem's
     :meth:`~workbench.families.training.problem.TrainingProblem.schedule` before each epoch."""
 
-    def __init__(self, surrogate: Surrogate, forward: str = "sign", m: float = 1.0) -> None:
+    def __init__(self, surrogate: SurrogateGradient, forward: str = "sign", m: float = 1.0) -> None:
         super().__init__()
-        if not isinstance(surrogate, Surrogate):
-            raise InvalidConfigError(f"SurrogateStep.surrogate must be a Surrogate, but got {surrogate!r}")
+        if not isinstance(surrogate, SurrogateGradient):
+            raise InvalidConfigError(f"SurrogateStep.surrogate must be a SurrogateGradient, but got {surrogate!r}")
         self.surrogate = surrogate
         self.forward_kind = check_choice(self, "forward", forward, FORWARDS)
         self.m = float(check_positive(self, "m", m))
@@ -283,5 +284,5 @@ def set_progress(model: nn.Module, progress: float) -> None:
             m.progress = float(progress)
 
 
-__all__ = ["FORWARDS", "KINDS", "Arctan", "ClippedSTE", "Erf", "FastSigmoid", "ReSTE", "STE", "Sigmoid", "Surrogate",
-           "SurrogateStep", "set_progress", "step", "surrogate"]
+__all__ = ["FORWARDS", "KINDS", "Arctan", "ClippedSTE", "Erf", "FastSigmoid", "ReSTE", "STE", "Sigmoid", "SurrogateGradient",
+           "SurrogateStep", "set_progress", "step", "surrogate_gradient"]
