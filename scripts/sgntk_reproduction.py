@@ -189,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(parts) - {"init", "trained", "divergence"}
     if unknown:
         parser.error(f"--parts: unknown {sorted(unknown)} (choose from init, trained, divergence)")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     results: dict = {"command": " ".join(sys.argv)}
     if "init" in parts:
         results["init"] = init(args.init_widths, args.init_m, args.init_networks, args.seed)

@@ -26,11 +26,13 @@ def _cell(values: np.ndarray, digits: int) -> str:
 
 def tables(ds: xr.Dataset, score: str = "test_accuracy") -> str:
     frame = surrogate_scores(ds)
+    diverged = int(frame["diverged"].sum())
+    frame = frame[~frame["diverged"]]  # as the ranking and the dashboard: diverged cells counted apart
     if frame.empty:
         return "no problem of this study declares a surrogate gradient\n"
     digits = 4 if score == "test_accuracy" else 3
     networks = list(dict.fromkeys(frame["network"]))
-    lines = [f"Final {score}, mean ± sd over {frame['seed'].nunique()} seeds:", "",
+    lines = [f"Final {score}, mean ± sd over {frame['seed'].nunique()} seeds ({diverged} diverged cells left out):", "",
              "| surrogate | slope | " + " | ".join(networks) + " |", "|---|---|" + "---|" * len(networks)]
     keys = frame[["kind", "slope"]].drop_duplicates().sort_values(["kind", "slope"], na_position="first")
     for _, (kind, slope) in keys.iterrows():

@@ -90,6 +90,9 @@ class BinaryMlpDigits(_SurrogateDigits):
         self.hidden = _hidden(self.owner, hidden)
         if not isinstance(binary_weights, bool):
             raise InvalidProblemError(f"{self.owner}.binary_weights must be a bool, but got binary_weights={binary_weights!r}")
+        if binary_weights and len(self.hidden) < 2:
+            raise InvalidProblemError(f"{self.owner}.binary_weights needs two hidden layers or more (the first and "
+                                      f"last layers stay real-valued), but got hidden={hidden!r}")
         self.binary_weights = binary_weights
         super().__init__(surrogate=surrogate, slope=slope, batch_size=batch_size, l2=l2, data_seed=data_seed,
                          name=name, hidden=list(self.hidden), binary_weights=binary_weights)

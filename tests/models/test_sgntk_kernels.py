@@ -99,7 +99,6 @@ def test_the_kernels_fit_in_an_exact_gp_and_serve_a_botorch_acquisition():
     for kernel in (NNGPKernel(depth=3), ErfNTKKernel(m=2.0)):  # symmetric PSD (the SG-NTK is not)
         gp = SingleTaskGP(X, Y, covar_module=ScaleKernel(kernel))
         fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
-        assert bool(kernel.weight_var > 0) and bool(kernel.bias_var > 0)
         acq = qLogNoisyExpectedImprovement(gp, X_baseline=X)
         values = acq(torch.rand(4, 2, 3, generator=g, dtype=torch.float64))
         assert values.shape == (4,) and bool(torch.isfinite(values).all())
@@ -120,3 +119,67 @@ def test_kernel_declarations_fail_naming_the_field():
         ErfNTKKernel(m=math.inf)
     with pytest.raises(InvalidConfigError, match=r"SGNTKKernel.k must be"):
         SGNTKKernel(k=0.0)
+
+
+def test_the_ensembles_tangent_kernels_are_autograds_jacobian_products():
+    from workbench.models.kernels.empirical import Ensemble, activation, erf_derivative
+
+    X = circle(ANGLES)
+    jac = {}
+    for name, k in (("true", 2.0), ("surrogate", 1.0)):
+        p = SignCircleRegression(width=12, activation="erf", m=2.0, surrogate="erf", slope=k, readout_scale=0.5)
+        model = p.model(torch.Generator().manual_seed(5))
+        rows = []
+        for x in X:
+            model.zero_grad()
+            model(x[None]).sum().backward()
+            rows.append(torch.cat([q.grad.reshape(-1) for q in model.parameters()]))
+        jac[name] = torch.stack(rows)
+    layers = [model[i] for i in (0, 2, 4)]
+    ens = Ensemble([q.weight.detach()[None] for q in layers], [q.bias.detach()[None] for q in layers], 1.0, 0.1,
+                   readout_scale=0.5)
+    K = ens.tangent_kernel(X, X, activation(2.0), erf_derivative(2.0), erf_derivative(1.0))[0]
+    assert torch.allclose(K, jac["true"] @ jac["surrogate"].T, atol=1e-12)
+    assert torch.allclose(ens.forward(X, activation(2.0))[0][0], model(X).reshape(-1).detach(), atol=1e-14)
+
+
+def test_the_trained_gp_after_s_steps_is_the_linearized_gradient_descent():
+    """``f_s = f_0 − (η/N) Σ_t I(·, X)(f_t(X) − Y)``, iterated, has the mean and covariance trained_gp gives."""
+    from workbench.models.kernels.empirical import trained_gp
+
+    X, T = circle(ANGLES[:3]), circle(torch.tensor([0.1, -1.0], dtype=torch.float64))
+    Y = torch.tensor([0.5, -0.2, 1.0], dtype=torch.float64)
+    arch, lr, steps = Architecture(), 0.1, 40
+    I_XX, I_TX = sgntk(X, X, arch), sgntk(T, X, arch)
+    # f_s is affine in (f_0(X), f_0(T)): iterate the map on the mean and on each unit initial value
+    def run(f0_X, f0_T, y):
+        fX, fT = f0_X.clone(), f0_T.clone()
+        for _ in range(steps):
+            r = fX - y
+            fX, fT = fX - lr / 3 * I_XX @ r, fT - lr / 3 * I_TX @ r
+        return fT
+    zeros3, zeros2 = torch.zeros(3, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    mean = run(zeros3, zeros2, Y)
+    B = torch.stack([run(e, zeros2, torch.zeros(3, dtype=torch.float64)) for e in torch.eye(3, dtype=torch.float64)], 1)
+    C = torch.stack([run(zeros3, e, torch.zeros(3, dtype=torch.float64)) for e in torch.eye(2, dtype=torch.float64)], 1)
+    S = nngp(torch.cat([X, T]), torch.cat([X, T]), arch)
+    M = torch.cat([B, C], 1)  # f_s(T) = M [f_0(X); f_0(T)] + mean
+    gp_mean, gp_cov = trained_gp(X, Y, T, arch, lr=lr, steps=steps)
+    assert torch.allclose(gp_mean, mean, atol=1e-12) and torch.allclose(gp_cov, M @ S @ M.T, atol=1e-12)
+    with pytest.raises(InvalidConfigError, match=r"trained_gp.steps must be an int >= 0"):
+        trained_gp(X, Y, T, arch, lr=lr, steps=-1)
+
+
+def test_the_reproduction_script_runs_at_a_tiny_size(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "r"
+    subprocess.run([sys.executable, "scripts/sgntk_reproduction.py", "--out", str(out), "--init-widths", "8,16",
+                    "--init-m", "2", "--init-networks", "3", "--widths", "8", "--networks", "4", "--steps", "5",
+                    "--divergence-m", "1,10", "--divergence-width", "16"], check=True, capture_output=True)
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert [r["width"] for r in results["init"]] == [8, 16] and len(results["trained"]) == 2
+    assert results["divergence"][1]["ntk_analytic"] > 10 * results["divergence"][0]["ntk_analytic"]
+    assert all((tmp_path / f"r-{part}.png").stat().st_size > 1000 for part in ("init", "trained", "divergence"))

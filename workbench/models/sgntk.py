@@ -122,9 +122,14 @@ class SGNTKModel(Model):
         cov = 0.5 * (cov + cov.transpose(-1, -2))
         eye = torch.eye(cov.shape[-1], dtype=cov.dtype)
         # the covariance is a difference of nearly equal terms near the observations: a floor of 1e-6 (in the
-        # standardized units of Y, bo-gp's noise floor) keeps every joint covariance positive definite
-        floor = 1e-6 + (self.ridge if observation_noise is True else 0.0)
-        post = GPyTorchPosterior(MultivariateNormal(mean, cov + floor * eye))
+        # standardized units of Y, bo-gp's noise floor) keeps every joint covariance positive definite; with
+        # observation noise, the fitted noise (the ridge) or the given variances are added
+        cov = cov + 1e-6 * eye
+        if isinstance(observation_noise, Tensor):  # given noise variances, ... x q x 1
+            cov = cov + torch.diag_embed(observation_noise.to(cov).squeeze(-1).expand(cov.shape[:-1]))
+        elif observation_noise:
+            cov = cov + self.ridge * eye
+        post = GPyTorchPosterior(MultivariateNormal(mean, cov))
         return posterior_transform(post) if posterior_transform is not None else post
 
 

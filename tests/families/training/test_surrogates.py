@@ -143,6 +143,8 @@ def test_the_problems_check_their_surrogate_and_shape_when_declared():
         SignCircleRegression(depth=0)
     with pytest.raises(InvalidProblemError, match=r"SpikingMlpDigits.beta must be a number in \[0, 1\]"):
         SpikingMlpDigits(beta=1.5)
+    with pytest.raises(InvalidProblemError, match=r"BinaryMlpDigits.binary_weights needs two hidden layers"):
+        BinaryMlpDigits(hidden=(8,), binary_weights=True)
 
 
 def test_binary_weights_compute_with_scaled_signs_and_learn_through_the_surrogate():
@@ -173,21 +175,46 @@ def test_the_circle_problem_is_the_papers_setting():
 
 
 class Watching(BinaryMlpDigits):
-    """Records the progress the family passes before each epoch."""
+    """Records the progress the family passes before each epoch, and what the model's steps were told."""
 
-    seen: list[float] = []
+    seen: list = []
 
     def schedule(self, model, progress):
-        Watching.seen.append(progress)
         super().schedule(model, progress)
+        told = {m.progress for m in model.modules() if isinstance(m, SurrogateStep)}
+        Watching.seen.append((progress, told))
 
 
-def test_the_family_tells_the_model_the_fraction_of_training_done(tmp_path):
+def test_the_family_tells_the_model_the_fraction_of_training_done(tmp_path, caplog):
+    from workbench.budget import Budget
+    from workbench.families.training.tuning import train
+
     Watching.seen = []
     p = Watching(hidden=(8,), surrogate="reste", batch_size=500, name="watching")
     Runner(Study("progress", problems=[p], solvers=[SGD(lr=0.1)], seeds=[0], budget=4), run_dir=tmp_path / "r",
            device="cpu").run()
-    assert Watching.seen == [0.0, 0.25, 0.5, 0.75]
+    assert Watching.seen == [(0.0, {0.0}), (0.25, {0.25}), (0.5, {0.5}), (0.75, {0.75})]
+    Watching.seen = []
+    train(p, SGD(lr=0.1), seed=0, epochs=2)  # the black-box view's trainings follow the same schedule
+    assert Watching.seen == [(0.0, {0.0}), (0.5, {0.5})]
+    Watching.seen = []
+    with caplog.at_level("WARNING", logger="workbench"):  # a budget in passes does not say how long the run is
+        Runner(Study("passes", problems=[p], solvers=[SGD(lr=0.1)], seeds=[0], budget=Budget(model_passes=12)),  # 2 epochs of 3 batches
+               run_dir=tmp_path / "p", device="cpu").run()
+    assert [s for s, _ in Watching.seen] == [None, None] and all(t == {0.0} for _, t in Watching.seen)
+    warned = [r for r in caplog.records if "schedule stays at its start" in r.getMessage()]
+    assert len(warned) == 1
+
+
+def test_reste_follows_the_progress_its_step_is_told():
+    layer = SurrogateStep(ReSTE(), "sign")
+    x = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    grads = []
+    for progress in (0.0, 1.0):
+        layer.progress = progress
+        (g,) = torch.autograd.grad(layer(x).sum(), x)
+        grads.append(float(g))
+    assert grads[0] == 1.0 and grads[1] == pytest.approx((1 / 3) * 0.5 ** (-2 / 3))
 
 
 def test_the_black_box_view_tunes_the_surrogate_slope_and_learning_rate_together():
@@ -202,6 +229,13 @@ def test_the_black_box_view_tunes_the_surrogate_slope_and_learning_rate_together
     assert torch.equal(tuning.evaluate(rows[:1]), values[:1])  # a deterministic function of the row
     with pytest.raises(InvalidProblemError, match=r"'slopes' is neither an option of solver .* nor a parameter"):
         Tuning(problem, Adam(), [Real("slopes", 0.5, 50.0)], epochs=1)
+    from workbench.solvers.training import Sls
+
+    spiking = SpikingMlpDigits(hidden=4, time_steps=2, batch_size=500, name="tiny-spiking")
+    assert Tuning(spiking, Sls(), [Real("beta", 0.5, 0.9)], epochs=1)._problem_keys == {}  # the solver's beta
+    mine = Tuning(spiking, Sls(), [Real("problem.beta", 0.5, 0.9), Real("beta", 0.5, 0.95)], epochs=1)
+    assert mine._problem_keys == {"problem.beta": "beta"}
+    assert torch.isfinite(mine.bind(0).evaluate(mine.space.encode([{"problem.beta": 0.6, "beta": 0.9}]))).all()
     bad = Tuning(problem, Adam(), [Categorical("surrogate", ("ste",)), Real("slope", 0.5, 50.0)], epochs=1).bind(0)
     with pytest.raises(ValueError, match=r"slope must be None for surrogate 'ste'"):
         bad.evaluate(bad.space.encode([{"surrogate": "ste", "slope": 2.0}]))
@@ -210,7 +244,7 @@ def test_the_black_box_view_tunes_the_surrogate_slope_and_learning_rate_together
 @pytest.fixture(scope="module")
 def surrogate_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    problems = [BinaryMlpDigits(hidden=(8,), batch_size=500, surrogate=k, slope=s, binary_weights=w,
+    problems = [BinaryMlpDigits(hidden=(8, 8), batch_size=500, surrogate=k, slope=s, binary_weights=w,
                                 name=f"b-{k}-{s}-{w}")
                 for k, s in (("erf", 0.5), ("erf", 2.0), ("ste", None)) for w in (False, True)]
     study = Study("surrogates", problems=problems, solvers=[Adam(lr=0.01)], seeds=[0, 1], budget=2)
@@ -242,6 +276,15 @@ def test_the_surrogate_view_reads_each_problems_surrogate_from_the_declaration(s
     assert one["mean"] == pytest.approx(cells.mean()) and one["lo"] == cells.min() and one["hi"] == cells.max()
     best = best_per_kind(summary)
     assert len(best) == 4 and best.groupby("network")["mean"].apply(lambda s: s.is_monotonic_decreasing).all()
+
+
+def test_the_surrogate_table_lists_every_surrogate_and_network(surrogate_run):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "scripts/surrogate_table.py", str(surrogate_run / "surrogates" / "results.nc")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "| erf | 0.5 |" in out and "| ste | – |" in out and "binary-mlp-digits(binary_weights=True)" in out
 
 
 def test_the_surrogate_page_draws_slopes_and_the_best_of_each_kind(surrogate_run, monkeypatch):

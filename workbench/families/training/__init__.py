@@ -221,10 +221,10 @@ def _total_steps(run: CellRun, per_epoch: int) -> int | None:
     return None
 
 
-def _progress(epochs_done: int, per_epoch: int, total_steps: int | None) -> float:
-    """The fraction of the run done after ``epochs_done`` epochs (0 when the budget does not say)."""
+def _progress(epochs_done: int, per_epoch: int, total_steps: int | None) -> float | None:
+    """The fraction of the run done after ``epochs_done`` epochs (None when the budget does not say)."""
     if not total_steps:
-        return 0.0
+        return None
     return min(epochs_done * per_epoch / total_steps, 1.0)
 
 

@@ -16,6 +16,7 @@ Its steps are epochs, not points of a space: ``space`` is :meth:`Space.empty`.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,9 +26,11 @@ import torch
 from torch import Tensor, nn
 
 from workbench.errors import InvalidProblemError
-from workbench.families.training.surrogate_gradients import set_progress
+from workbench.families.training.surrogate_gradients import scheduled, set_progress
 from workbench.problem import Problem
 from workbench.space import Space
+
+log = logging.getLogger("workbench")
 
 #: cost axes every training problem records per epoch (see :class:`TrainingFamily`)
 ORACLE, EXAMPLES, PASSES, EPOCHS, TRAIN_SECONDS, ENV_STEPS = (
@@ -105,12 +108,18 @@ class TrainingProblem(Problem):
         for problems whose data depend on it (on-policy rollouts)."""
         raise NotImplementedError
 
-    def schedule(self, model: nn.Module, progress: float) -> None:
-        """Before each epoch: tell the model the fraction of the run done (``0`` when the budget does not
-        say how long the run is), for models whose forward or backward follow a schedule over training
-        (ReSTE's power). By default every :class:`~workbench.families.training.surrogate_gradients.SurrogateStep`
-        in the model is told."""
-        set_progress(model, progress)
+    def schedule(self, model: nn.Module, progress: float | None) -> None:
+        """Before each epoch: tell the model the fraction of the run done (None when the budget does not
+        say how long the run is: a budget in examples, passes or seconds), for models whose forward or
+        backward follow a schedule over training (ReSTE's power). By default every
+        :class:`~workbench.families.training.surrogate_gradients.SurrogateStep` in the model is told (0 when
+        the fraction is unknown, with a warning where a surrogate follows a schedule)."""
+        if progress is None and scheduled(model) and not getattr(model, "_unscheduled_warned", False):
+            model._unscheduled_warned = True  # once per cell
+            log.warning("problem %r: the budget does not say how long the run is, so the surrogate gradient's "
+                        "schedule stays at its start (ReSTE at o_start); give the budget in epochs or oracle "
+                        "calls", self.name)
+        set_progress(model, 0.0 if progress is None else progress)
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """How many batches :meth:`batches` yields per epoch."""

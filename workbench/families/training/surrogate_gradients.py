@@ -277,6 +277,12 @@ class SurrogateStep(nn.Module):
         return f"{self.forward_kind}{f'(m={self.m:g})' if self.forward_kind == 'erf' else ''}, {self.surrogate}"
 
 
+def scheduled(model: nn.Module) -> bool:
+    """Whether a surrogate in ``model`` changes over training (a ReSTE whose power rises)."""
+    return any(isinstance(m, SurrogateStep) and isinstance(m.surrogate, ReSTE) and m.surrogate.o_end > m.surrogate.o_start
+               for m in model.modules())
+
+
 def set_progress(model: nn.Module, progress: float) -> None:
     """Tell every :class:`SurrogateStep` in ``model`` the fraction of training done."""
     for m in model.modules():
@@ -285,4 +291,4 @@ def set_progress(model: nn.Module, progress: float) -> None:
 
 
 __all__ = ["FORWARDS", "KINDS", "Arctan", "ClippedSTE", "Erf", "FastSigmoid", "ReSTE", "STE", "Sigmoid", "SurrogateGradient",
-           "SurrogateStep", "set_progress", "step", "surrogate_gradient"]
+           "SurrogateStep", "scheduled", "set_progress", "step", "surrogate_gradient"]

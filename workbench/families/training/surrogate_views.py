@@ -51,8 +51,10 @@ def surrogate_problems(ds: xr.Dataset) -> pd.DataFrame:
     names = {str(p) for p in ds.problem.values}
     found = []
     for d in declared:
-        params = d.get("params") or {} if isinstance(d, dict) else {}
-        if d.get("name") not in names or "surrogate" not in params:
+        if not isinstance(d, dict):
+            continue
+        params = d.get("params") or {}
+        if d.get("name") not in names or not isinstance(params, dict) or "surrogate" not in params:
             continue
         try:
             slope = surrogate_gradient(params["surrogate"], params.get("slope")).slope

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import math
 import re
 from collections.abc import Mapping
@@ -46,6 +47,9 @@ from workbench.problem import Problem, catalog, validate_problem
 from workbench.space import Parameter, Space
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+\-]+")
+#: a space name ``problem.<parameter>`` sets the problem's parameter; a plain name that is both a solver option
+#: and a problem parameter sets the solver's option
+PROBLEM_PREFIX = "problem."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +107,8 @@ class Tuning(Problem):
     :class:`TrainingSolver` declaration (or its registered name), the options not in the space stay as it
     declares them; ``space``: a :class:`Space` or a list of parameters, each named after one of the
     solver's options or one of the problem's declared parameters (``problem.params``: a row declares the
-    problem again with its values, e.g. a surrogate gradient's kind and slope); ``epochs``: how long each evaluation trains. ``name`` defaults to
+    problem again with its values, e.g. a surrogate gradient's kind and slope; a name that is both sets
+    the solver's option, ``problem.<parameter>`` the problem's); ``epochs``: how long each evaluation trains. ``name`` defaults to
     ``tune-<solver>-<problem>``. The value (minimized) is the validation loss after the last epoch."""
 
     direction = "minimize"
@@ -123,17 +128,17 @@ class Tuning(Problem):
             raise InvalidProblemError(str(e)) from None
         options = [f.name for f in dataclasses.fields(self.solver) if f.name != "name"]
         declared = [k for k in self.problem.params if k != "name"]
+        self._problem_keys: dict[str, str] = {}  # space name -> the problem parameter it sets
         for i, p in enumerate(self.space.parameters):
-            if p.name in options and p.name in declared:
-                raise InvalidProblemError(
-                    f"Tuning.space[{i}]: {p.name!r} names both an option of solver {self.solver.label!r} and a "
-                    f"parameter of problem {self.problem.name!r}")
-            if p.name not in options and p.name not in declared:
+            if p.name.startswith(PROBLEM_PREFIX) and p.name[len(PROBLEM_PREFIX):] in declared:
+                self._problem_keys[p.name] = p.name[len(PROBLEM_PREFIX):]
+            elif p.name in declared and p.name not in options:
+                self._problem_keys[p.name] = p.name
+            elif p.name not in options:
                 raise InvalidProblemError(
                     f"Tuning.space[{i}]: {p.name!r} is neither an option of solver {self.solver.label!r} "
                     f"(its options: {', '.join(options) or 'none'}) nor a parameter of problem "
                     f"{self.problem.name!r} (its parameters: {', '.join(declared) or 'none'})")
-        self._problem_keys = frozenset(p.name for p in self.space.parameters if p.name in declared)
         if self.solver.full_batch and not isinstance(self.problem, FixedData):
             raise InvalidProblemError(f"Tuning.solver: {self.solver.label!r} trains on the full training set, "
                                       f"which problem {self.problem.name!r} does not have")
@@ -169,7 +174,7 @@ class Tuning(Problem):
         return torch.tensor([o.scores["val_loss"] for o in outcomes], dtype=torch.float64)
 
     def _train(self, record: Mapping[str, Any]) -> Trained:
-        mine = {k: v for k, v in record.items() if k in self._problem_keys}
+        mine = {self._problem_keys[k]: v for k, v in record.items() if k in self._problem_keys}
         theirs = {k: v for k, v in record.items() if k not in self._problem_keys}
         try:
             solver = dataclasses.replace(self.solver, **theirs)
@@ -178,8 +183,10 @@ class Tuning(Problem):
             return Trained(scores={}, spent={a: 0.0 for a in self.cost_axes}, reason=reason)
         problem = self.problem
         if mine:
-            try:  # the problem declared again with the row's parameters
-                problem = type(self.problem)(**{**self.problem.params, **mine})
+            try:  # the problem declared again with the row's parameters (and its name, where it takes one)
+                named = "name" in inspect.signature(type(self.problem)).parameters
+                problem = type(self.problem)(**{**self.problem.params, **mine,
+                                                **({"name": self.problem.name} if named else {})})
             except Exception as e:
                 reason = f"problem {self.problem.name!r} with {mine}: {type(e).__name__}: {e}"
                 return Trained(scores={}, spent={a: 0.0 for a in self.cost_axes}, reason=reason)

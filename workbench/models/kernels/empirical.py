@@ -20,6 +20,7 @@ from torch import Tensor
 
 from workbench.families.training.surrogate_gradients import SurrogateGradient, step
 from workbench.models.kernels.sgntk import Architecture, sgntk_and_nngp
+from workbench.validation import check_int, check_positive
 
 Act = Callable[[Tensor], Tensor]
 
@@ -134,8 +135,8 @@ def trained_gp(X: Tensor, Y: Tensor, T: Tensor, arch: Architecture, *, lr: float
     S_TT = sgntk_and_nngp(T, T, arch)[1]
     A = torch.linalg.solve(I_XX.T, I_TX.T).T
     if steps is not None:
-        if lr is None:
-            raise ValueError("trained_gp: lr is needed with steps")
+        check_int("trained_gp", "steps", steps, 0)
+        check_positive("trained_gp", "lr", lr)
         M = torch.eye(len(X), dtype=torch.float64) - lr * I_XX / len(X)
         A = A @ (torch.eye(len(X), dtype=torch.float64) - torch.linalg.matrix_power(M, steps))
     mean = A @ Y.reshape(-1)
