@@ -33,6 +33,7 @@ from botorch.models.transforms.input import AffineInputTransform
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 from gpytorch.kernels import ScaleKernel
+from linear_operator.utils.cholesky import psd_safe_cholesky
 from torch import Tensor
 
 from workbench.models.base import Surrogate, check_finite, seed_from
@@ -92,8 +93,10 @@ class SGNTKModel(Model):
         self.Xc = self.center(X.double())
         I_XX, S_XX = self._kernels(self.Xc, self.Xc)
         n = len(X)
-        self._lu = torch.linalg.lu_factor((I_XX + self.ridge * torch.eye(n, dtype=torch.float64)).T)
+        eye = torch.eye(n, dtype=torch.float64)
+        self._lu = torch.linalg.lu_factor((I_XX + self.ridge * eye).T)
         self.S_XX = S_XX
+        self.L_XX = psd_safe_cholesky(S_XX + 1e-9 * self.scale * eye)
         self.resid = Y.double().reshape(-1) - self.constant
 
     def _kernels(self, A: Tensor, B: Tensor) -> tuple[Tensor, Tensor]:
@@ -118,13 +121,18 @@ class SGNTKModel(Model):
         A = torch.linalg.lu_solve(*self._lu, I_TX.transpose(-1, -2)).transpose(-1, -2)  # ... x q x n
         mean = self.constant + A @ self.resid
         S_TT = self._kernels(T, T)[1]
-        cov = S_TT - A @ S_TX.transpose(-1, -2) - S_TX @ A.transpose(-1, -2) + A @ self.S_XX @ A.transpose(-1, -2)
-        cov = 0.5 * (cov + cov.transpose(-1, -2))
+        # f(T) - A f(X) with f ~ GP(0, Σ), written through independent normals so that the covariance is a
+        # sum of Gram matrices (positive semi-definite by construction, where the expanded form
+        # Σ_TT - AΣ_XT - Σ_TX Aᵀ + AΣ_XX Aᵀ loses it to cancellation near the observations):
+        # f(X) = L z₁, f(T) = G z₁ + R z₂ with G = Σ_TX L⁻ᵀ and R Rᵀ = Σ_TT - G Gᵀ (the conditional covariance)
+        G = torch.linalg.solve_triangular(self.L_XX, S_TX.transpose(-1, -2), upper=False).transpose(-1, -2)
+        schur = S_TT - G @ G.transpose(-1, -2)
+        schur = 0.5 * (schur + schur.transpose(-1, -2))
+        R = psd_safe_cholesky(schur + 1e-9 * self.scale * torch.eye(schur.shape[-1], dtype=schur.dtype))
+        B = G - A @ self.L_XX
+        cov = B @ B.transpose(-1, -2) + R @ R.transpose(-1, -2)
         eye = torch.eye(cov.shape[-1], dtype=cov.dtype)
-        # the covariance is a difference of nearly equal terms near the observations: a floor of 1e-6 (in the
-        # standardized units of Y, bo-gp's noise floor) keeps every joint covariance positive definite; with
-        # observation noise, the fitted noise (the ridge) or the given variances are added
-        cov = cov + 1e-6 * eye
+        cov = cov + 1e-6 * eye  # bo-gp's noise floor, in the standardized units of Y
         if isinstance(observation_noise, Tensor):  # given noise variances, ... x q x 1
             cov = cov + torch.diag_embed(observation_noise.to(cov).squeeze(-1).expand(cov.shape[:-1]))
         elif observation_noise:

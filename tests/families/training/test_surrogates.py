@@ -304,3 +304,18 @@ def test_the_surrogate_page_draws_slopes_and_the_best_of_each_kind(surrogate_run
     spec = _json.loads(chart.proto.spec)
     assert spec["facet"]["field"] == "panel" and spec["spec"]["layer"][1]["encoding"]["x"]["scale"]["type"] == "log"
     assert set(at.dataframe[0].value["kind"]) == {"erf", "ste"}
+
+
+def test_best_trials_lists_each_cells_best_parameters(tmp_path):
+    import subprocess
+    import sys
+
+    problem = BinaryMlpDigits(hidden=(8,), batch_size=500)
+    space = [Categorical("surrogate", ("fast-sigmoid", "erf")), Real("slope", 0.5, 50.0, log=True)]
+    study = Study("tune", problems=[Tuning(problem, Adam(lr=0.01), space, epochs=1, name="tune-sg")],
+                  solvers=["random"], seeds=[0], budget=3)
+    Runner(study, run_dir=tmp_path / "tune", device="cpu").run()
+    out = subprocess.run([sys.executable, "scripts/best_trials.py", str(tmp_path / "tune")], capture_output=True,
+                         text=True, check=True).stdout
+    [row] = [line for line in out.splitlines() if line.startswith("| tune/tune-sg/random/0 |")]
+    assert "surrogate=" in row and "slope=" in row and row.endswith("| 3 (0) |")

@@ -73,11 +73,14 @@ def _offset(m: float) -> float:
 
 def erf_erf(s11: Tensor, s22: Tensor, s12: Tensor, m: float) -> Tensor:
     """``E[erf_m(u) erf_m(v)]`` for ``(u, v) ~ N(0, [[s11, s12], [s12, s22]])`` (``m = inf``: sign), as
-    ``(2/π) atan2(s12, √det)`` with ``det = (a + s11)(a + s22) − s12²``: the same as the arcsine, with
-    finite gradients where the two inputs coincide (``det = 0``)."""
+    ``(2/π) atan2(s12, √det)`` with ``det = (a + s11)(a + s22) − s12²``: the same as the arcsine. ``det`` is
+    floored at ``1e-12 (a + s11)(a + s22)`` (a correlation of ``1 − 5e-13``; the value moves by at most
+    ``1e-6`` of the kernel's scale): at two inputs that (nearly) coincide the arcsine's gradient is
+    unbounded, which breaks the marginal-likelihood fit of BO's hyperparameters."""
     a = _offset(m)
-    det = (a + s11) * (a + s22) - s12 * s12
-    return _TWO_OVER_PI * torch.atan2(s12, torch.sqrt(det.clamp_min(1e-300)))
+    scale = (a + s11) * (a + s22)
+    det = scale - s12 * s12
+    return _TWO_OVER_PI * torch.atan2(s12, torch.sqrt(torch.maximum(det, 1e-12 * scale)))
 
 
 def derf_derf(s11: Tensor, s22: Tensor, s12: Tensor, m1: float, m2: float) -> Tensor:
