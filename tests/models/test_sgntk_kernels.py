@@ -4,6 +4,7 @@ random networks, the m -> inf limits, and the GPyTorch / BoTorch plumbing."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from workbench.families.training.surrogate_gradients import Erf
 from workbench.models.kernels.infinite_width import ErfNTKKernel, NNGPKernel, SGNTKKernel
 from workbench.models.kernels.sgntk import Architecture, derf_derf, erf_erf, nngp, ntk, sgntk
 
+ROOT = Path(__file__).resolve().parents[2]
 ANGLES = torch.tensor([0.0, 0.3, 1.0, 2.5, -2.0], dtype=torch.float64)
 
 
@@ -176,7 +178,7 @@ def test_the_reproduction_script_runs_at_a_tiny_size(tmp_path):
     import sys
 
     out = tmp_path / "r"
-    subprocess.run([sys.executable, "scripts/sgntk_reproduction.py", "--out", str(out), "--init-widths", "8,16",
+    subprocess.run([sys.executable, f"{ROOT}/scripts/sgntk_reproduction.py", "--out", str(out), "--init-widths", "8,16",
                     "--init-m", "2", "--init-networks", "3", "--widths", "8", "--networks", "4", "--steps", "5",
                     "--divergence-m", "1,10", "--divergence-width", "16"], check=True, capture_output=True)
     results = json.loads((tmp_path / "r.json").read_text())

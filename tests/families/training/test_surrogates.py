@@ -4,6 +4,7 @@ that use them; the schedule the family passes; the black-box view tuning a surro
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,6 +30,7 @@ from workbench.runner import Runner
 from workbench.solvers.training import SGD, Adam
 from workbench.space import Categorical, Real
 
+ROOT = Path(__file__).resolve().parents[3]
 X = torch.linspace(-2.0, 2.0, 81, dtype=torch.float64)
 
 
@@ -282,7 +284,7 @@ def test_the_surrogate_table_lists_every_surrogate_and_network(surrogate_run):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "scripts/surrogate_table.py", str(surrogate_run / "surrogates" / "results.nc")],
+    out = subprocess.run([sys.executable, f"{ROOT}/scripts/surrogate_table.py", str(surrogate_run / "surrogates" / "results.nc")],
                          capture_output=True, text=True, check=True).stdout
     assert "| erf | 0.5 |" in out and "| ste | – |" in out and "binary-mlp-digits(binary_weights=True)" in out
 
@@ -315,7 +317,7 @@ def test_best_trials_lists_each_cells_best_parameters(tmp_path):
     study = Study("tune", problems=[Tuning(problem, Adam(lr=0.01), space, epochs=1, name="tune-sg")],
                   solvers=["random"], seeds=[0], budget=3)
     Runner(study, run_dir=tmp_path / "tune", device="cpu").run()
-    out = subprocess.run([sys.executable, "scripts/best_trials.py", str(tmp_path / "tune")], capture_output=True,
+    out = subprocess.run([sys.executable, f"{ROOT}/scripts/best_trials.py", str(tmp_path / "tune")], capture_output=True,
                          text=True, check=True).stdout
     [row] = [line for line in out.splitlines() if line.startswith("| tune/tune-sg/random/0 |")]
     assert "surrogate=" in row and "slope=" in row and row.endswith("| 3 (0) |")
