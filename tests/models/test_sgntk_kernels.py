@@ -12,12 +12,26 @@ import torch
 from problems.training import SignCircleRegression
 from problems.training.circle import circle
 from workbench.errors import InvalidConfigError
-from workbench.families.training.surrogate_gradients import Erf
 from workbench.models.kernels.infinite_width import ErfNTKKernel, NNGPKernel, SGNTKKernel
 from workbench.models.kernels.sgntk import Architecture, derf_derf, erf_erf, nngp, ntk, sgntk
 
 ROOT = Path(__file__).resolve().parents[2]
 ANGLES = torch.tensor([0.0, 0.3, 1.0, 2.5, -2.0], dtype=torch.float64)
+
+
+def jacobian(X, *, slope, width, seed, readout_scale=1.0):
+    """Autograd's Jacobian of an ``erf_2`` network of ``sign-circle-regression`` at ``X`` (a row per input),
+    the activation's derivative replaced by ``erf_slope'`` (``slope = 2``: the true derivative); and the
+    network."""
+    p = SignCircleRegression(width=width, activation="erf", m=2.0, surrogate="erf", slope=slope,
+                             readout_scale=readout_scale)
+    model = p.model(torch.Generator().manual_seed(seed))
+    rows = []
+    for x in X:
+        model.zero_grad()
+        model(x[None]).sum().backward()
+        rows.append(torch.cat([q.grad.reshape(-1) for q in model.parameters()]))
+    return torch.stack(rows), model
 
 
 @pytest.mark.parametrize("m,k", [(2.0, 1.0), (0.7, 3.0), (math.inf, 1.0)])
@@ -56,17 +70,9 @@ def test_the_empirical_sgntk_of_a_wide_erf_network_is_the_analytic_one():
     the surrogate one (``erf_k'``), from one network of width 2000 at initialization."""
     m, k = 2.0, 1.0
     X = circle(ANGLES)
-    jac = {}
-    for name, sur in (("true", Erf(k=m)), ("surrogate", Erf(k=k))):
-        p = SignCircleRegression(width=2000, activation="erf", m=m, surrogate="erf", slope=sur.k)
-        model = p.model(torch.Generator().manual_seed(3))
-        rows = []
-        for x in X:
-            model.zero_grad()
-            model(x[None]).sum().backward()
-            rows.append(torch.cat([q.grad.reshape(-1) for q in model.parameters()]))
-        jac[name] = torch.stack(rows)
-    empirical = jac["true"] @ jac["surrogate"].T
+    true, _ = jacobian(X, slope=m, width=2000, seed=3)
+    surrogate, _ = jacobian(X, slope=k, width=2000, seed=3)
+    empirical = true @ surrogate.T
     analytic = sgntk(X, X, Architecture(depth=2, m=m, k=k))
     assert torch.allclose(empirical, analytic, rtol=0.05, atol=0.05)
 
@@ -127,21 +133,13 @@ def test_the_ensembles_tangent_kernels_are_autograds_jacobian_products():
     from workbench.models.kernels.empirical import Ensemble, activation, erf_derivative
 
     X = circle(ANGLES)
-    jac = {}
-    for name, k in (("true", 2.0), ("surrogate", 1.0)):
-        p = SignCircleRegression(width=12, activation="erf", m=2.0, surrogate="erf", slope=k, readout_scale=0.5)
-        model = p.model(torch.Generator().manual_seed(5))
-        rows = []
-        for x in X:
-            model.zero_grad()
-            model(x[None]).sum().backward()
-            rows.append(torch.cat([q.grad.reshape(-1) for q in model.parameters()]))
-        jac[name] = torch.stack(rows)
+    true, _ = jacobian(X, slope=2.0, width=12, seed=5, readout_scale=0.5)
+    surrogate, model = jacobian(X, slope=1.0, width=12, seed=5, readout_scale=0.5)
     layers = [model[i] for i in (0, 2, 4)]
     ens = Ensemble([q.weight.detach()[None] for q in layers], [q.bias.detach()[None] for q in layers], 1.0, 0.1,
                    readout_scale=0.5)
     K = ens.tangent_kernel(X, X, activation(2.0), erf_derivative(2.0), erf_derivative(1.0))[0]
-    assert torch.allclose(K, jac["true"] @ jac["surrogate"].T, atol=1e-12)
+    assert torch.allclose(K, true @ surrogate.T, atol=1e-12)
     assert torch.allclose(ens.forward(X, activation(2.0))[0][0], model(X).reshape(-1).detach(), atol=1e-14)
 
 
