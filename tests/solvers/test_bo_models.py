@@ -16,7 +16,9 @@ from workbench.models import (
     HMCSurrogate,
     IBNNSurrogate,
     LaplaceSurrogate,
+    NNGPSignSurrogate,
     SGHMCSurrogate,
+    SGNTKSurrogate,
 )
 from workbench.models.hmc import hmc
 from workbench.solvers.bo.core import standardize
@@ -33,6 +35,8 @@ TINY = {
     "hmc": HMCSurrogate(hidden=(8,), chains=2, warmup=30, samples=10, thin=2, leapfrog=5, map_steps=50),
     "sghmc": SGHMCSurrogate(hidden=(8,), chains=2, burnin=100, samples=20, thin=5),
     "laplace": LaplaceSurrogate(hidden=(8,), steps=100, samples=8),
+    "nngp-sign": NNGPSignSurrogate(),
+    "sgntk": SGNTKSurrogate(),
 }
 
 

@@ -27,7 +27,7 @@ from .test_bo_models import TINY
 SEARCH = dict(num_restarts=2, raw_samples=32, mc_samples=32, maxiter=30)
 FAST = dict(n_initial=5, acquisition=AcquisitionConfig(**SEARCH))
 NAMES = {"gp": "bo-gp", "ibnn": "bo-ibnn", "dkl": "bo-dkl", "ensemble": "bo-ensemble", "hmc": "bo-hmc",
-         "sghmc": "bo-sghmc", "laplace": "bo-laplace"}
+         "sghmc": "bo-sghmc", "laplace": "bo-laplace", "nngp-sign": "bo-nngp-sign", "sgntk": "bo-sgntk"}
 
 
 def _run(solver: BayesOpt, problem, budget: int, *, batch: int = 1, seed: int = 0):
