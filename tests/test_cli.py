@@ -67,6 +67,7 @@ def test_run_report_and_list_end_to_end(tmp_path, cli_env):
     assert "hartmann6 (hartmann)" in by_name and "branin" in by_name and "offline-styblinskitang50" in by_name
     assert "optimum 0 " in by_name["offline-ackley32"] and "-0 " not in problems.stdout
     assert "with m in (5, 7, 10) minima" in by_name["shekel10 (shekel)"] and "``" not in problems.stdout
+    assert " dim 2 " in by_name["branin"] and " no space " in by_name["logreg-digits"]  # its steps are epochs
     family_column = {next(line.index(f" {f} ") for f in ("blackbox", "offline", "training") if f" {f} " in line)
                      for line in lines}
     assert len(family_column) == 1  # aligned for the longest name

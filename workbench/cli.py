@@ -363,7 +363,8 @@ def _list(args: Any, console: Any) -> int:
                 rows.append([name, f"unavailable: {e}"])
                 continue
             shown = p.name if p.name == name else f"{p.name} ({name})"
-            rows.append([shown, p.family, f"dim {p.space.dim}", p.direction, f"optimum {_number(p.optimum)}",
+            shape = f"dim {p.space.dim}" if p.space.dim else "no space"  # e.g. training: its steps are epochs
+            rows.append([shown, p.family, shape, p.direction, f"optimum {_number(p.optimum)}",
                          first_sentence(cls.__doc__)])
     for line in _lines(rows):  # one line each, also where a pipe is narrower than a line
         console.print(line, markup=False, soft_wrap=not console.is_terminal)
