@@ -12,33 +12,18 @@ are left out.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from workbench.families.training.surrogate_gradients import surrogate_gradient
-from workbench.families.training.views import SCORES, final_scores
+from workbench.families.training.views import SCORES, final_scores, grouped_labels, registered
+from workbench.problem import catalog
 
 _OWN = ("surrogate", "slope", "name")
-
-
-def _registered(class_path: str) -> str:
-    from workbench.problem import catalog
-
-    module, _, name = class_path.rpartition(".")
-    try:
-        return catalog.name_of(getattr(importlib.import_module(module), name)) or name
-    except Exception:
-        return name or class_path
-
-
-def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def surrogate_problems(ds: xr.Dataset) -> pd.DataFrame:
@@ -60,17 +45,12 @@ def surrogate_problems(ds: xr.Dataset) -> pd.DataFrame:
             slope = surrogate_gradient(params["surrogate"], params.get("slope")).slope
         except Exception:
             continue
-        found.append({"problem": d["name"], "cls": _registered(str(d.get("class", ""))), "kind": params["surrogate"],
+        found.append({"problem": d["name"], "cls": registered(str(d.get("class", "")), catalog), "kind": params["surrogate"],
                       "slope": math.nan if slope is None else float(slope),
                       "others": {k: v for k, v in params.items() if k not in _OWN}})
-    rows = []
-    for row in found:
-        same = [r for r in found if r["cls"] == row["cls"]]
-        keys = sorted({k for r in same for k in r["others"]})
-        varying = [k for k in keys if len({repr(r["others"].get(k)) for r in same}) > 1]
-        extra = ", ".join(f"{k}={_short(row['others'].get(k))}" for k in varying)
-        rows.append({"problem": row["problem"], "network": f"{row['cls']}({extra})" if extra else row["cls"],
-                     "kind": row["kind"], "slope": row["slope"]})
+    networks = grouped_labels([r["cls"] for r in found], [r["others"] for r in found])
+    rows = [{"problem": r["problem"], "network": n, "kind": r["kind"], "slope": r["slope"]}
+            for r, n in zip(found, networks)]
     return pd.DataFrame(rows, columns=["problem", "network", "kind", "slope"])
 
 

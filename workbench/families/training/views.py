@@ -44,15 +44,16 @@ def _declared_solvers(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _registered(class_path: str) -> str:
-    """The registered name of a solver class given as ``module.Class`` (the class name when it is not
-    registered or cannot be imported here)."""
-    from workbench.solver import solvers
+def registered(class_path: str, registry: Any = None) -> str:
+    """The name under which ``registry`` (the solver registry by default) knows the class given as
+    ``module.Class`` (the class name when it is not registered or cannot be imported here)."""
+    if registry is None:
+        from workbench.solver import solvers as registry
 
     module, _, name = class_path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)
-        return solvers.name_of(cls) or name
+        return registry.name_of(cls) or name
     except Exception:
         return name or class_path
 
@@ -79,7 +80,7 @@ def learning_rates(ds: xr.Dataset) -> pd.DataFrame:
         d = declared.get(label)
         options = dict(d.get("options") or {}) if d else {}
         if d and "lr" in options:
-            kind = _registered(str(d.get("class", "")))
+            kind = registered(str(d.get("class", "")))
             rows.append({"solver": label, "kind": kind, "lr": _float(options["lr"]), "source": "declaration",
                          "options": {k: v for k, v in options.items() if k not in ("name", "lr")}})
             continue
@@ -99,13 +100,19 @@ def learning_rates(ds: xr.Dataset) -> pd.DataFrame:
 
 def _optimizers(frame: pd.DataFrame) -> list[str]:
     """Each solver's line: its kind, and the options (other than lr) that differ within the kind."""
+    return grouped_labels(list(frame["kind"]), list(frame["options"]))
+
+
+def grouped_labels(kinds: list[str], options: list[dict[str, Any]]) -> list[str]:
+    """For each entry, its kind followed by the options that differ between entries of the same kind:
+    ``sgd(momentum=0.9)``, ``binary-mlp-digits(binary_weights=True)``; the bare kind when none differ."""
     out = []
-    for _, row in frame.iterrows():
-        same = frame[frame["kind"] == row["kind"]]
-        keys = sorted({k for opts in same["options"] for k in opts})
-        varying = [k for k in keys if len({repr(o.get(k)) for o in same["options"]}) > 1]
-        extra = ", ".join(f"{k}={_short(row['options'].get(k))}" for k in varying)
-        out.append(f"{row['kind']}({extra})" if extra else str(row["kind"]))
+    for kind, mine in zip(kinds, options):
+        same = [o for k, o in zip(kinds, options) if k == kind]
+        keys = sorted({k for o in same for k in o})
+        varying = [k for k in keys if len({repr(o.get(k)) for o in same}) > 1]
+        extra = ", ".join(f"{k}={_short(mine.get(k))}" for k in varying)
+        out.append(f"{kind}({extra})" if extra else str(kind))
     return out
 
 
@@ -173,4 +180,4 @@ def lr_bands(frame: pd.DataFrame, score: str = "train_loss", band: Literal["minm
     return pd.DataFrame(rows, columns=["problem", "optimizer", "lr", "median", "lo", "hi", "seeds", "diverged"])
 
 
-__all__ = ["SCORES", "final_scores", "learning_rates", "lr_bands", "lr_sensitivity"]
+__all__ = ["SCORES", "final_scores", "grouped_labels", "learning_rates", "lr_bands", "lr_sensitivity", "registered"]
