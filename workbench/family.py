@@ -71,6 +71,20 @@ def _final(ds: xr.Dataset, variable: str, lower_is_better: bool | None) -> xr.Da
     return xr.concat(out, dim="problem")
 
 
+def last_step(ds: xr.Dataset, variable: str) -> xr.DataArray:
+    """The value of ``variable`` at each cell's last recorded step: NaN where that step failed (a diverged
+    training is not ranked by its loss before it diverged) or recorded no finite value."""
+    arr = ds[variable].transpose("problem", "solver", "seed", "step").values
+    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
+    out = np.full(arr.shape[:-1], np.nan)
+    for idx in np.ndindex(*arr.shape[:-1]):
+        recorded = np.flatnonzero(failed[idx] >= 0)
+        if recorded.size and failed[idx][recorded[-1]] == 0:
+            out[idx] = arr[idx][recorded[-1]]
+    return xr.DataArray(out, dims=("problem", "solver", "seed"),
+                        coords={d: ds[d].values for d in ("problem", "solver", "seed")})
+
+
 #: the scores every study has: its Dataset always holds ``best`` and ``regret``
 CORE_METRICS: tuple[Metric, ...] = (
     Metric("best", "final best value", lambda ds: _final(ds, "best", None), None, "↓ minimized, ↑ maximized"),
@@ -100,6 +114,9 @@ class Family(ABC):
     metrics: ClassVar[tuple[Metric, ...]] = ()
     #: extra dashboard pages
     pages: ClassVar[tuple[Page, ...]] = ()
+    #: other families whose solvers this family's loop also drives, through an adapter (a bilevel problem
+    #: as a black box for the ``blackbox`` family's solvers, its costs still counted)
+    guests: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def drive(self, run: CellRun) -> None:
@@ -114,6 +131,10 @@ class Family(ABC):
         """Raise an ``InvalidStudyError`` naming ``where`` when ``problem`` cannot be part of this family."""
         if problem.family != self.name:
             raise InvalidStudyError(f"{where}: {problem.name!r} is of the {problem.family} family, not {self.name}")
+
+    def accepts(self, solver: Solver) -> bool:
+        """Whether this family's loop can drive ``solver``: its own, or a guest family's."""
+        return solver.family == self.name or solver.family in self.guests
 
     def problem_variables(self, problem: Problem) -> Mapping[str, float]:
         """Per-problem numbers the results carry (dims ``problem``) and :meth:`extend` reads, e.g. a
@@ -190,4 +211,4 @@ class Unregistered(Family):
 
 
 __all__ = ["CORE_METRICS", "Family", "Metric", "Page", "families", "family_for", "family_of", "find_family",
-           "module_of"]
+           "last_step", "module_of"]

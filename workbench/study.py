@@ -39,8 +39,8 @@ class Study:
     unless given), proposed ``batch_size`` at a time.
 
     Every problem of a study belongs to one family (see :mod:`workbench.family`), whose loop drives the
-    cells; every solver must be one of that family's. Solvers are registered names or solver declarations;
-    problems are problem objects or registered names. Validated here, naming the field at fault."""
+    cells; every solver must be one of that family's, or of a family it drives as a guest. Solvers are
+    registered names or solver declarations; problems are problem objects or registered names. Validated here, naming the field at fault."""
 
     def __init__(
         self,
@@ -143,10 +143,11 @@ def _family(problems: tuple[Problem, ...], solvers: tuple[Solver, ...]) -> Famil
     for i, p in enumerate(problems):
         family.check_problem(p, f"Study.problems[{i}]")
     for i, s in enumerate(solvers):
-        if s.family != family.name:
+        if not family.accepts(s):
+            guests = f"; its loop also drives {', '.join(family.guests)} solvers" if family.guests else ""
             raise InvalidStudyError(
                 f"Study.solvers[{i}]: {s.label!r} is a solver of the {s.family or 'no'} family, but this study's "
-                f"problems are of the {family.name} family ({family.summary})")
+                f"problems are of the {family.name} family ({family.summary}{guests})")
     return family
 
 

@@ -31,7 +31,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import xarray as xr
 from torch import Tensor
@@ -52,37 +51,23 @@ from workbench.families.training.problem import (
     check_training,
 )
 from workbench.families.training.solver import Counter, Setup, Step, Trainer, TrainingSolver, tensor_bytes
-from workbench.family import Family, Metric, Page, families
+from workbench.family import Family, Metric, Page, families, last_step
 from workbench.problem import Problem
-
-
-def _last(ds: xr.Dataset, variable: str) -> xr.DataArray:
-    """The value of ``variable`` at each cell's last recorded step: NaN where that step failed (a diverged
-    training is not ranked by its loss before it diverged) or recorded no finite value."""
-    arr = ds[variable].transpose("problem", "solver", "seed", "step").values
-    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
-    out = np.full(arr.shape[:-1], np.nan)
-    for idx in np.ndindex(*arr.shape[:-1]):
-        recorded = np.flatnonzero(failed[idx] >= 0)
-        if recorded.size and failed[idx][recorded[-1]] == 0:
-            out[idx] = arr[idx][recorded[-1]]
-    return xr.DataArray(out, dims=("problem", "solver", "seed"),
-                        coords={d: ds[d].values for d in ("problem", "solver", "seed")})
 
 
 def _gap(ds: xr.Dataset) -> xr.DataArray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _last(ds, "value") - ds["optimum"]
+        return last_step(ds, "value") - ds["optimum"]
 
 
 METRICS = (
-    Metric("train_loss", "final training loss after {steps} epochs", lambda ds: _last(ds, "value"), True,
+    Metric("train_loss", "final training loss after {steps} epochs", lambda ds: last_step(ds, "value"), True,
            "lower is better; the objective over the whole training set after the last epoch"),
     Metric("gap", "final training-loss gap F - f*", _gap, True, "lower is better; f* from full-batch L-BFGS"),
-    Metric("test_accuracy", "final test accuracy", lambda ds: _last(ds, "test_accuracy"), False,
+    Metric("test_accuracy", "final test accuracy", lambda ds: last_step(ds, "test_accuracy"), False,
            "higher is better; classification problems only"),
-    Metric("test_loss", "final test loss", lambda ds: _last(ds, "test_loss"), True, "lower is better"),
+    Metric("test_loss", "final test loss", lambda ds: last_step(ds, "test_loss"), True, "lower is better"),
 )
 
 

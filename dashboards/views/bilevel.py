@@ -1,0 +1,100 @@
+"""The bilevel family's page: each solver's θ path over the upper-level loss surface of a 2-D problem, and,
+for a denoising problem, the images each solver's incumbent θ gives beside the noisy and clean ones. The
+loss against lower-level work or wall time is on the Convergence page (choose a cost axis there). The data
+come from ``workbench.families.bilevel.views``."""
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboards.common import cells, live, pick_study, trials
+from workbench.browse.views import cell_trials, declared_space
+from workbench.families.bilevel.views import incumbent, loss_surface, lower_solution, rebuild, theta_path
+
+st.title("Bilevel")
+entry = pick_study()
+if entry is not None and entry.ds.attrs.get("family") != "bilevel":
+    st.info(f"This page shows studies of the bilevel family; {entry.name!r} is of the "
+            f"{entry.ds.attrs.get('family', 'blackbox')} family.")
+elif entry is not None:
+    problem_name = st.sidebar.selectbox("Problem", entry.problems)
+    seed = int(st.sidebar.selectbox("Seed", entry.seeds))
+    chosen = st.sidebar.multiselect("Solvers", entry.solvers, default=entry.solvers)
+    resolution = st.sidebar.slider("Surface grid", 6, 30, 12, help="points per axis of the loss surface")
+
+    @st.cache_data(show_spinner="solving the lower level over the grid ...", max_entries=8)
+    def surface(study: str, problem: str, seed: int, n: int, box: tuple) -> pd.DataFrame:
+        rebuilt = rebuild(entry.ds, problem, seed)
+        return loss_surface(rebuilt, n, box=box) if rebuilt is not None else pd.DataFrame()
+
+    def paths(current, names) -> pd.DataFrame:
+        folder = current.folder
+        if folder.storage is None:
+            return pd.DataFrame()
+        space = declared_space(current.ds, problem_name)
+        frames = []
+        for c in cells(str(folder.storage), folder.storage_mtime):
+            if (c.study, c.problem, int(c.seed)) == (current.title, problem_name, seed) and c.solver in chosen:
+                frame = cell_trials(trials(str(folder.storage), c.study_id, folder.storage_mtime), space)
+                frames.append(theta_path(frame, names).assign(solver=c.solver))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def draw(current) -> None:
+        problem = rebuild(current.ds, problem_name, seed)
+        if problem is None:
+            st.info(f"Problem {problem_name!r} cannot be declared again in this process (its class or parameters "
+                    "are not importable here): the Convergence and Leaderboard pages still show it.")
+            return
+        names = list(problem.space.names)
+        clean = getattr(problem, "clean", None)
+        if len(names) != 2 and clean is None:
+            st.info(f"{problem_name!r} has {len(names)} hyperparameters and no images: this page draws θ paths for "
+                    "2-D problems and images for denoising problems. Its loss against lower-level work is on the "
+                    "Convergence page (choose the axis lower_iterations).")
+            return
+        if len(names) == 2:
+            found = paths(current, names)
+            st.subheader("θ paths over the upper-level loss")
+            if found.empty:
+                st.info("No steps recorded for this problem and seed yet (or the study ran on a shared database).")
+                return
+            lo = found[names].min().to_numpy(dtype=float)
+            hi = found[names].max().to_numpy(dtype=float)
+            pad = np.maximum(0.15 * (hi - lo), 0.5)
+            bounds = problem.space.bounds.numpy()
+            box = tuple((float(max(bounds[0, i], lo[i] - pad[i])), float(min(bounds[1, i], hi[i] + pad[i])))
+                        for i in range(2))
+            grid = surface(current.title, problem_name, int(seed), resolution, box)
+            st.caption(f"**{current.title}** · {problem_name} · seed {seed}: g(x̂(θ)) on a {resolution}² grid "
+                       "(log colour), each solver's θ per step (black-box solvers: their queries).")
+            step_x = (box[0][1] - box[0][0]) / max(resolution - 1, 1)
+            step_y = (box[1][1] - box[1][0]) / max(resolution - 1, 1)
+            heat = alt.Chart(grid.assign(x2=grid["theta_x"] + step_x, y2=grid["theta_y"] + step_y)).mark_rect().encode(
+                x=alt.X("theta_x:Q", title=names[0]), x2="x2:Q", y=alt.Y("theta_y:Q", title=names[1]), y2="y2:Q",
+                color=alt.Color("value:Q", scale=alt.Scale(type="log", scheme="greys", reverse=True), title="g"))
+            ok = found[found["state"] == "COMPLETE"]
+            lines = alt.Chart(ok).mark_line(point=True, strokeWidth=2).encode(
+                x=names[0], y=names[1], order="step:Q", color=alt.Color("solver:N"),
+                tooltip=["solver", "step", *names, "value"])
+            st.altair_chart((heat + lines).properties(width=560, height=460))
+        if clean is None:
+            return
+        st.subheader("Denoised at each solver's incumbent θ")
+        found = paths(current, names)
+        noisy = problem.noisy
+        columns = st.columns(2 + len(chosen))
+        columns[0].image(clean[0].clamp(0, 1).numpy(), caption="clean", clamp=True)
+        noisy_psnr = problem.report(noisy, problem.theta_start()).get("psnr", float("nan"))
+        columns[1].image(noisy[0].clamp(0, 1).numpy(), caption=f"noisy · {noisy_psnr:.2f} dB", clamp=True)
+        for col, solver in zip(columns[2:], chosen):
+            step = incumbent(current.ds, problem_name, solver, seed)
+            rows = found[(found["solver"] == solver) & (found["step"] == step)] if not found.empty else found
+            if step is None or rows.empty:
+                col.write(f"{solver}: no successful step")
+                continue
+            x, scores = lower_solution(problem, rows[names].iloc[0].to_numpy(dtype=float))
+            col.image(x[0].clamp(0, 1).numpy(), caption=f"{solver} · {scores.get('psnr', float('nan')):.2f} dB",
+                      clamp=True)
+
+    live(entry, draw)

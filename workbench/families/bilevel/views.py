@@ -1,0 +1,100 @@
+"""What the bilevel page plots, computed from a results Dataset, its cells' trials, and the problem rebuilt
+from the study's declaration: θ paths over the upper-level loss surface of a 2-D problem, and the lower-level
+solution (a denoised image) at each solver's incumbent θ.
+
+(The upper-level loss against lower-level work, wall time or any other cost axis, with seed bands, is the
+Convergence page's: the bilevel axes are cost axes like any other.)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from workbench.families.bilevel.lower import fista
+from workbench.families.bilevel.oracle import Oracle
+from workbench.families.bilevel.problem import BilevelProblem
+
+
+def declared_problem(ds: xr.Dataset, name: str) -> dict[str, Any] | None:
+    """The study's declaration of problem ``name`` (class path, parameters, space), or None."""
+    try:
+        problems = json.loads(ds.attrs.get("study", "{}")).get("problems", [])
+    except (TypeError, ValueError):
+        return None
+    return next((p for p in problems if isinstance(p, dict) and p.get("name") == name), None)
+
+
+def rebuild(ds: xr.Dataset, name: str, seed: int) -> BilevelProblem | None:
+    """Problem ``name`` of the study, declared again from its class and parameters and bound to ``seed`` (the
+    data the cell saw); None when it cannot be rebuilt here (a class this process cannot import, or one whose
+    parameters are not its constructor's)."""
+    d = declared_problem(ds, name)
+    if d is None or d.get("family") != "bilevel":
+        return None
+    module, _, cls_name = str(d.get("class", "")).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), cls_name)
+        problem = cls(**dict(d.get("params", {})), name=name)
+    except Exception:
+        return None
+    return problem.bind(int(seed)) if isinstance(problem, BilevelProblem) else None
+
+
+def theta_path(trials: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """One cell's θ per step (columns ``step``, the parameter ``names``, ``value``, ``state``) from its trial
+    table (:func:`workbench.browse.views.cell_trials`), in step order."""
+    cols = ["step", *names, "value", "state"]
+    if trials.empty or not all(n in trials for n in names):
+        return pd.DataFrame(columns=cols)
+    return trials[cols].sort_values("step").reset_index(drop=True)
+
+
+def loss_surface(problem: BilevelProblem, n: int = 15, *, tol: float | None = None,
+                 box: Sequence[tuple[float, float]] | None = None) -> pd.DataFrame:
+    """The upper-level loss ``g(x̂(θ))`` on an ``n x n`` grid over a 2-D problem's space (or ``box``): columns
+    ``theta_x, theta_y, value``. The lower level is solved to ``tol`` (the problem's ``lower_tol``) by FISTA,
+    warm-started along a snake through the grid; points where it fails are NaN."""
+    if problem.space.dim != 2:
+        raise ValueError(f"a loss surface needs a 2-D problem, but {problem.name!r} has {problem.space.dim} dims")
+    bounds = problem.space.bounds
+    (x0, x1), (y0, y1) = box or ((float(bounds[0, 0]), float(bounds[1, 0])), (float(bounds[0, 1]), float(bounds[1, 1])))
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    oracle = Oracle(problem)
+    tol = problem.lower_tol if tol is None else tol
+    x = problem.x0()
+    rows = []
+    for i, ty in enumerate(ys):
+        for tx in xs if i % 2 == 0 else xs[::-1]:
+            theta = torch.tensor([tx, ty], dtype=torch.float64)
+            try:
+                x = fista(oracle, x, theta, tol).x
+                value = float(problem.upper(x))
+            except Exception:
+                x, value = problem.x0(), float("nan")
+            rows.append({"theta_x": float(tx), "theta_y": float(ty), "value": value})
+    return pd.DataFrame(rows)
+
+
+def incumbent(ds: xr.Dataset, problem: str, solver: str, seed: int) -> int | None:
+    """The step of a cell's least recorded upper-level loss (None when none succeeded)."""
+    v = ds["value"].sel(problem=problem, solver=solver, seed=seed).values
+    return int(np.nanargmin(v)) if np.isfinite(v).any() else None
+
+
+def lower_solution(problem: BilevelProblem, theta: Sequence[float]) -> tuple[torch.Tensor, dict[str, float]]:
+    """The lower-level solution at ``theta`` (to the problem's ``score_tol``) and the problem's test metrics
+    there: for a denoising problem, the denoised images and their PSNR."""
+    t = torch.tensor([float(v) for v in theta], dtype=torch.float64)
+    x = fista(Oracle(problem), problem.x0(), t, problem.score_tol).x
+    return x, problem.report(x, t)
+
+
+__all__ = ["declared_problem", "incumbent", "loss_surface", "lower_solution", "rebuild", "theta_path"]
