@@ -8,7 +8,7 @@ scikit-image images, σ = 0.1, θ₀ = (-5, -5)), ``logreg-l2-digits`` (650 L2 w
 cells. Seeds 0-2 (noise draw and data split; solvers' own randomness).
 
     OMP_NUM_THREADS=1 .venv/bin/workbench run studies/bilevel.py --runs-dir runs --workers 2
-    .venv/bin/python scripts/bilevel_table.py runs/bilevel/results.nc
+    .venv/bin/python scripts/bilevel_table.py runs/bilevel/results.nc --at 1000,3000,10000
 
 Parts: ``BILEVEL_PROBLEMS``, ``BILEVEL_SOLVERS``, ``BILEVEL_SEEDS`` (comma-separated); parts fill one storage.
 """

@@ -127,6 +127,9 @@ class TVDenoising(BilevelProblem):
     def upper_smoothness(self) -> float:
         return 1.0 / len(self.clean)
 
+    def hyperparameters(self, theta: Tensor) -> dict[str, float]:
+        return {"alpha": math.exp(float(theta[0])), "nu": math.exp(float(theta[1]))}
+
     def report(self, x: Tensor, theta: Tensor) -> dict[str, float]:
         return {"psnr": float(psnr(x, self.clean).mean()), "noisy_psnr": float(psnr(self.noisy, self.clean).mean())}
 

@@ -126,6 +126,7 @@ class Scorer:
         with torch.no_grad():
             value = float(self.problem.upper(x))
             metrics = {k: float(v) for k, v in self.problem.report(x, theta).items()}
+            metrics.update({k: float(v) for k, v in self.problem.hyperparameters(theta).items()})
         if self.theta_star is not None:
             star = self.theta_star.to(theta)
             metrics["theta_error"] = float(torch.linalg.vector_norm(theta - star) / torch.linalg.vector_norm(star))

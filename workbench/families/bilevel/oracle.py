@@ -60,7 +60,7 @@ class Oracle:
 
     # ------------------------------------------------------------------------------------------ what it knows
     def x0(self) -> Tensor:
-        return self._problem.x0().detach().to(torch.float64)
+        return self._problem.x0().detach()
 
     def theta0(self) -> Tensor:
         return self._problem.theta_start()
@@ -85,6 +85,19 @@ class Oracle:
         u = torch.randn(x.shape, generator=torch.Generator().manual_seed(0), dtype=x.dtype).to(x.device)
         u = 1e-3 * u / torch.linalg.vector_norm(u)
         return float(torch.linalg.vector_norm(self.upper_grad(x + u)[1] - self.upper_grad(x)[1])) / 1e-3
+
+    def network(self) -> NetworkView:
+        """The counted view of a problem whose lower level trains a network (it has ``forward``), for solvers
+        that build networks of their own; a ``LowerLevelError`` for other problems."""
+        if not callable(getattr(self._problem, "forward", None)):
+            raise LowerLevelError(f"problem {self.name!r} trains no network")
+        return NetworkView(self._problem, self.counter)
+
+    def count(self, *, lower: int = 0, adjoint: int = 0, upper: int = 0) -> None:
+        """Charge work a problem's own lower-level rule did (its ``solve``: minibatch steps)."""
+        self.counter.lower_iterations += lower
+        self.counter.adjoint_iterations += adjoint
+        self.counter.upper_evaluations += upper
 
     # ------------------------------------------------------------------------------------------ counted calls
     def lower_value(self, x: Tensor, theta: Tensor) -> float:
@@ -151,4 +164,43 @@ class Oracle:
         return float(_finite(value.detach(), "g(x)")), _finite(g, "∇g(x)")
 
 
-__all__ = ["Counter", "LowerLevelError", "Oracle"]
+class NetworkView:
+    """A network-training lower level as a solver may see it: the layer shapes, the training and validation
+    minibatches (never the test split), and the losses, each counted — a training minibatch loss is one
+    lower-level iteration, a validation minibatch loss one upper-level evaluation."""
+
+    def __init__(self, problem: BilevelProblem, counter: Counter) -> None:
+        self._problem, self._counter = problem, counter
+        self.shapes: list[tuple[int, int]] = list(problem.shapes())  # type: ignore[attr-defined]
+        self.n_hyper = problem.space.dim
+        #: the problem's learning rate for its weights (its own lower-level rule trains at it)
+        self.lr = float(getattr(problem, "lr", 1e-3))
+
+    def layers(self, x: Tensor):  # noqa: ANN201
+        """The plain network's layers (callables) with the flat weights ``x``."""
+        return self._problem.layers(x)  # type: ignore[attr-defined]
+
+    def batches(self, generator: torch.Generator, split: str = "train"):  # noqa: ANN201
+        if split not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', but got {split!r}")
+        return self._problem.batches(generator, split)  # type: ignore[attr-defined]
+
+    def train_loss(self, layers, X: Tensor, y: Tensor, hyper: Tensor, generator: torch.Generator) -> Tensor:  # noqa: ANN001
+        """The training minibatch loss through ``layers`` with per-example hyperparameters ``hyper`` (one
+        lower-level iteration)."""
+        self._counter.lower_iterations += 1
+        logits = self._problem.forward(layers, X, hyper, generator)  # type: ignore[attr-defined]
+        return torch.nn.functional.cross_entropy(logits, y)
+
+    def val_loss(self, layers, X: Tensor, y: Tensor) -> Tensor:  # noqa: ANN001
+        """The validation minibatch loss of the plain network (one upper-level evaluation)."""
+        self._counter.upper_evaluations += 1
+        logits = self._problem.forward(layers, X, None, None)  # type: ignore[attr-defined]
+        return torch.nn.functional.cross_entropy(logits, y)
+
+    def flatten(self, weights: list[tuple[Tensor, Tensor]]) -> Tensor:
+        """Per-layer ``(W, b)`` as the problem's flat lower-level variable."""
+        return torch.cat([t.detach().reshape(-1) for W, b in weights for t in (W, b)])
+
+
+__all__ = ["Counter", "LowerLevelError", "NetworkView", "Oracle"]

@@ -82,6 +82,17 @@ class BilevelProblem(Problem):
         """The Lipschitz constant of ``∇g`` where known (tightens MAID's bounds); None when unknown."""
         return None
 
+    def hyperparameters(self, theta: Tensor) -> dict[str, float]:
+        """θ in the problem's own terms (a dropout rate, a regularization weight), recorded with each step so
+        that a solver's hyperparameter schedule can be read; empty by default."""
+        return {}
+
+    def solve(self, oracle: Any, x: Tensor, theta: Tensor) -> Any:
+        """The lower level's own rule, for a problem that is not strongly convex (e.g. train a network for a
+        fixed number of epochs), every step charged through ``oracle.count``; returns a
+        :class:`~workbench.families.bilevel.lower.Solve`."""
+        raise NotImplementedError
+
     def report(self, x: Tensor, theta: Tensor) -> dict[str, float]:
         """The test metrics of a lower-level solution (``psnr``, ``test_accuracy``, ...): the family calls
         this after each step; solvers never do."""
@@ -149,6 +160,9 @@ def check_bilevel(problem: BilevelProblem, where: str) -> None:
     it = problem.max_lower_iterations
     if isinstance(it, bool) or not isinstance(it, int) or it < 1:
         raise InvalidProblemError(f"{where}.max_lower_iterations must be an int >= 1, but got {it!r}")
+    if not problem.strongly_convex and type(problem).solve is BilevelProblem.solve:
+        raise InvalidProblemError(f"{where}.solve must be defined: a lower level that is not strongly convex is "
+                                  "solved by the problem's own rule")
     if problem.strongly_convex:
         mu, lip = problem.mu(theta), problem.smoothness(theta)
         if not (isinstance(mu, (int, float)) and math.isfinite(mu) and mu > 0):

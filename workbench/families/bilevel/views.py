@@ -97,4 +97,35 @@ def lower_solution(problem: BilevelProblem, theta: Sequence[float]) -> tuple[tor
     return x, problem.report(x, t)
 
 
-__all__ = ["declared_problem", "incumbent", "loss_surface", "lower_solution", "rebuild", "theta_path"]
+def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iterations",
+            metrics: Sequence[str] = ()) -> pd.DataFrame:
+    """Each cell's incumbent within a work budget: for every amount of ``axis`` (cumulative cost), the least
+    upper-level loss among the successful steps whose cumulative cost is at most it (a step that crosses the
+    amount does not count), the ``metrics`` at that step, the wall time (``elapsed``) the cell had taken by
+    then, and ``reached`` (the cell spent at least the amount). Columns ``problem, solver, seed, at, value,
+    seconds, reached`` and the metrics; NaN where no step fits."""
+    rows = []
+    cost = ds["cost"].sel(axis=axis)
+    for p in ds.problem.values:
+        for s in ds.solver.values:
+            for seed in ds.seed.values:
+                c = cost.sel(problem=p, solver=s, seed=seed).values
+                v = ds["value"].sel(problem=p, solver=s, seed=seed).values
+                el = ds["elapsed"].sel(problem=p, solver=s, seed=seed).values
+                spent = float(np.nanmax(c)) if np.isfinite(c).any() else 0.0
+                for amount in amounts:
+                    inside = np.isfinite(c) & (c <= amount * (1 + 1e-12))
+                    ok = inside & np.isfinite(v)
+                    row: dict[str, Any] = {"problem": str(p), "solver": str(s), "seed": int(seed), "at": amount,
+                                           "reached": spent >= amount * (1 - 1e-12), "value": np.nan,
+                                           "seconds": float(np.nanmax(el[inside])) if inside.any() else np.nan}
+                    if ok.any():
+                        best = int(np.flatnonzero(ok)[np.argmin(v[ok])])
+                        row["value"] = float(v[best])
+                        for m in metrics:
+                            row[m] = float(ds[m].sel(problem=p, solver=s, seed=seed).values[best]) if m in ds else np.nan
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["at_work", "declared_problem", "incumbent", "loss_surface", "lower_solution", "rebuild", "theta_path"]
