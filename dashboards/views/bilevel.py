@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboards.common import cells, live, pick_study, trials
 from workbench.browse.views import cell_trials, declared_space
-from workbench.families.bilevel.views import incumbent, loss_surface, lower_solution, rebuild, theta_path
+from workbench.families.bilevel.views import incumbent, loss_surface, lower_solution, rebuild, schedule, theta_path
 
 st.title("Bilevel")
 entry = pick_study()
@@ -18,7 +18,15 @@ if entry is not None and entry.ds.attrs.get("family") != "bilevel":
     st.info(f"This page shows studies of the bilevel family; {entry.name!r} is of the "
             f"{entry.ds.attrs.get('family', 'blackbox')} family.")
 elif entry is not None:
-    problem_name = st.sidebar.selectbox("Problem", entry.problems)
+    @st.cache_data(max_entries=32)
+    def drawable(study: str, problem: str) -> bool:
+        """Whether this page has something to draw for ``problem``: θ paths, a schedule, or images."""
+        rebuilt = rebuild(entry.ds, problem, int(entry.seeds[0]))
+        return rebuilt is not None and (rebuilt.space.dim == 2 or hasattr(rebuilt, "clean")
+                                        or bool(rebuilt.hyperparameters(rebuilt.theta_start())))
+
+    first = next((i for i, p in enumerate(entry.problems) if drawable(entry.name, p)), 0)
+    problem_name = st.sidebar.selectbox("Problem", entry.problems, index=first)
     seed = int(st.sidebar.selectbox("Seed", entry.seeds))
     chosen = st.sidebar.multiselect("Solvers", entry.solvers, default=entry.solvers)
     resolution = st.sidebar.slider("Surface grid", 6, 30, 12, help="points per axis of the loss surface")
@@ -48,11 +56,26 @@ elif entry is not None:
             return
         names = list(problem.space.names)
         clean = getattr(problem, "clean", None)
-        if len(names) != 2 and clean is None:
+        readable = list(problem.hyperparameters(problem.theta_start()))
+        if len(names) != 2 and clean is None and not readable:
             st.info(f"{problem_name!r} has {len(names)} hyperparameters and no images: this page draws θ paths for "
-                    "2-D problems and images for denoising problems. Its loss against lower-level work is on the "
-                    "Convergence page (choose the axis lower_iterations).")
+                    "2-D problems, hyperparameter schedules and images for denoising problems. Its loss against "
+                    "lower-level work is on the Convergence page (choose the axis lower_iterations).")
             return
+        if readable and len(names) != 2:
+            frame = schedule(current.ds, problem_name, seed, readable, chosen)
+            st.subheader("Hyperparameter schedules")
+            st.caption(f"**{current.title}** · {problem_name} · seed {seed}: each solver's hyperparameters step by "
+                       "step (a step of STN or a fixed-θ run is an epoch: STN's line is its learned schedule; a "
+                       "black-box solver's points are its queries).")
+            if frame.empty:
+                st.info("No steps recorded for this problem and seed yet.")
+            else:
+                chart = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+                    x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                    color="solver:N", tooltip=["solver", "step", "hyperparameter", "value"],
+                ).properties(width=300, height=200).facet(facet=alt.Facet("hyperparameter:N", title=None), columns=2)
+                st.altair_chart(chart.resolve_scale(y="independent"))
         if len(names) == 2:
             found = paths(current, names)
             st.subheader("θ paths over the upper-level loss")

@@ -11,6 +11,7 @@ from workbench import Study
 from workbench.budget import Budget
 from workbench.errors import CapabilityError, InvalidConfigError
 from workbench.families.bilevel import Oracle
+from workbench.families.bilevel.views import schedule
 from workbench.results import load_results
 from workbench.runner import Runner
 from workbench.solver import CellContext
@@ -84,6 +85,9 @@ def test_certified_methods_refuse_the_dropout_problem_and_the_others_run_on_it(t
         assert (cell["failed"] == 0).sum() >= 1
         assert float(cell["test_accuracy"].max()) > 0.1
     assert "input_dropout" in ds and "hidden2_dropout" in ds  # the schedule, in the problem's own terms
+    frame = schedule(ds, problem.name, 0, ["input_dropout", "hidden1_dropout"], ["stn", "fixed"])
+    fixed = frame[frame["solver"] == "fixed"]
+    assert set(frame["solver"]) == {"stn", "fixed"} and fixed["value"].to_numpy() == pytest.approx(0.05)
 
 
 def test_stn_resumes_from_its_state(problem):
@@ -99,3 +103,11 @@ def test_stn_resumes_from_its_state(problem):
     second = b.step()
     torch.testing.assert_close(first.theta, second.theta)
     torch.testing.assert_close(first.x, second.x)
+
+
+def test_stn_without_tuning_keeps_lambda_and_spends_no_validation(problem):
+    oracle = Oracle(problem)
+    run = STN(tune=False, warmup_epochs=0).start(oracle, context(problem))
+    thetas = [run.step().theta for _ in range(2)]
+    assert oracle.counter.upper_evaluations == 0
+    torch.testing.assert_close(thetas[-1], oracle.theta0().to(thetas[-1]))

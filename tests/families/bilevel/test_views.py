@@ -25,7 +25,7 @@ PAGE = Path(__file__).resolve().parents[3] / "dashboards" / "views" / "bilevel.p
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    study = Study("tiny-bilevel", problems=[TVDenoising(size=12), BilevelQuadratic(n=30, m=3)],
+    study = Study("tiny-bilevel", problems=[BilevelQuadratic(n=30, m=3), TVDenoising(size=12)],
                   solvers=[HOAG(), "random"], seeds=[1], budget=Budget(lower_iterations=60))
     Runner(study, run_dir=root / study.name, device="cpu").run()
     return root
@@ -71,6 +71,8 @@ def test_the_page_draws_paths_and_images_and_explains_other_problems(runs, monke
     at.query_params["study"] = "tiny-bilevel"
     at.run()
     assert not at.exception, at.exception
+    # the first problem the page can draw is chosen: the quadratic has nothing but its curves
+    assert at.sidebar.selectbox[1].value == "tv-denoising"
     assert [s.value for s in at.subheader] == ["θ paths over the upper-level loss", "Denoised at each solver's incumbent θ"]
     at.sidebar.selectbox[1].select("bilevel-quadratic").run()
     assert not at.exception and "has 3 hyperparameters and no images" in at.info[0].value

@@ -97,6 +97,23 @@ def lower_solution(problem: BilevelProblem, theta: Sequence[float]) -> tuple[tor
     return x, problem.report(x, t)
 
 
+def schedule(ds: xr.Dataset, problem: str, seed: int, names: Sequence[str],
+             solvers: Sequence[str] | None = None) -> pd.DataFrame:
+    """The hyperparameters each solver held step by step, in the problem's own terms (the ``names`` its
+    ``hyperparameters`` records: dropout rates, a regularization weight): columns ``solver, step,
+    hyperparameter, value``. For a method that tunes online (STN: one step per epoch) this is its learned
+    schedule; for a black-box solver, its queries."""
+    rows = []
+    for s in solvers if solvers is not None else [str(v) for v in ds.solver.values]:
+        for name in names:
+            if name not in ds:
+                continue
+            v = ds[name].sel(problem=problem, solver=s, seed=seed).values
+            steps = np.flatnonzero(np.isfinite(v))
+            rows += [{"solver": s, "step": int(k), "hyperparameter": name, "value": float(v[k])} for k in steps]
+    return pd.DataFrame(rows, columns=["solver", "step", "hyperparameter", "value"])
+
+
 def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iterations",
             metrics: Sequence[str] = ()) -> pd.DataFrame:
     """Each cell's incumbent within a work budget: for every amount of ``axis`` (cumulative cost), the least
@@ -128,4 +145,5 @@ def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iter
     return pd.DataFrame(rows)
 
 
-__all__ = ["at_work", "declared_problem", "incumbent", "loss_surface", "lower_solution", "rebuild", "theta_path"]
+__all__ = ["at_work", "declared_problem", "incumbent", "loss_surface", "lower_solution", "rebuild", "schedule",
+           "theta_path"]

@@ -81,6 +81,9 @@ class STN(BilevelSolver):
     scale0: float = 0.5
     #: learn the perturbation scale (with the entropy term); False keeps σ = σ₀
     tune_scales: bool = True
+    #: take hyper steps at all; False keeps λ = θ₀ (an ablation: the best-response network trained with
+    #: perturbed hyperparameters, no schedule)
+    tune: bool = True
     #: entropy weight τ
     entropy_weight: float = 1e-3
     #: epochs of training steps only, before the alternation starts
@@ -135,7 +138,7 @@ class STNRun(BilevelRun):
 
     def step(self) -> Iterate:
         c = self.c
-        alternate = self.epoch >= c.warmup_epochs
+        alternate = c.tune and self.epoch >= c.warmup_epochs
         val_batches = self.net.batches(self.data, "val")
         done = 0
         for X, y in self.net.batches(self.data, "train"):
