@@ -7,7 +7,7 @@ Solvers: ``stn`` (the paper's defaults), ``stn-lr0.03`` (hyperparameter learning
 perturbed training with λ held at θ₀, so any gain over it is the schedule's), the fixed-rate grid
 ``fixed-0.01`` ... ``fixed-0.4`` (every dropout rate at p, input noise 0.05), and the black-box solvers ``random``, ``optuna-tpe``, ``bo-gp``
 (each query trains a fresh network for 20 epochs). Budget: 200 epochs of training steps per cell
-(3,800 lower-level iterations at batch 32); seeds 0-2 (data split and initialization). Certified methods
+(3,800 lower-level iterations at batch 32); seeds 0-9 (data split and initialization). Certified methods
 (MAID, HOAG) refuse the problem (its lower level is not strongly convex); they are in studies/bilevel.py.
 
     OMP_NUM_THREADS=1 .venv/bin/workbench run studies/bilevel_dropout.py --runs-dir runs --workers 2
@@ -38,6 +38,6 @@ study = Study(
     "bilevel-dropout",
     problems=[PROBLEM],
     solvers=pick("BILEVEL_SOLVERS", SOLVERS, lambda s: s if isinstance(s, str) else s.label),
-    seeds=[int(s) for s in pick("BILEVEL_SEEDS", ["0", "1", "2"])],
+    seeds=[int(s) for s in pick("BILEVEL_SEEDS", [str(i) for i in range(10)])],
     budget=Budget(lower_iterations=3800),
 )

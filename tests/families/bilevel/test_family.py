@@ -287,3 +287,21 @@ def test_a_killed_maid_cell_resumes_from_its_checkpoint_and_ends_where_an_uninte
     np.testing.assert_allclose(killed["value"].values, whole["value"].values, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(killed["cost"].sel(axis="lower_iterations").values,
                                   whole["cost"].sel(axis="lower_iterations").values)
+
+
+def test_the_contract_catches_a_wrong_strong_convexity_or_smoothness():
+    from workbench.families.bilevel.testing import check_bilevel_problem
+
+    class TooConvex(BilevelQuadratic):
+        def mu(self, theta):
+            return 10 * super().mu(theta)
+
+    class TooSmooth(BilevelQuadratic):
+        def smoothness(self, theta):
+            return 0.5 * super().smoothness(theta)
+
+    check_bilevel_problem(BilevelQuadratic(n=30, m=3))
+    with pytest.raises(AssertionError, match="strongly convex"):
+        check_bilevel_problem(TooConvex(n=30, m=3))
+    with pytest.raises(AssertionError, match="changes faster than L"):
+        check_bilevel_problem(TooSmooth(n=30, m=3))

@@ -107,8 +107,9 @@ class BilevelProblem(Problem):
         oracle = Oracle(self)
         values = []
         for theta in X.to(torch.float64):
-            x = self.solve(oracle, self.x0(), theta) if not self.strongly_convex else \
-                fista(oracle, self.x0(), theta, self.lower_tol).x
+            solved = fista(oracle, self.x0(), theta, self.lower_tol) if self.strongly_convex else \
+                self.solve(oracle, self.x0(), theta)
+            x = solved.x
             values.append(float(self.upper(x).detach()))
         return torch.tensor(values, dtype=torch.float64, device=X.device)
 
