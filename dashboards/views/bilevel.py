@@ -66,15 +66,20 @@ elif entry is not None:
             frame = schedule(current.ds, problem_name, seed, readable, chosen)
             st.subheader("Hyperparameter schedules")
             st.caption(f"**{current.title}** · {problem_name} · seed {seed}: each solver's hyperparameters step by "
-                       "step (a step of STN or a fixed-θ run is an epoch: STN's line is its learned schedule; a "
-                       "black-box solver's points are its queries).")
+                       "step: lines for the family's own solvers (a step of STN or a fixed-θ run is an epoch: "
+                       "STN's line is its learned schedule), points for a black-box solver's queries.")
             if frame.empty:
                 st.info("No steps recorded for this problem and seed yet.")
             else:
-                chart = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-                    x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-                    color="solver:N", tooltip=["solver", "step", "hyperparameter", "value"],
-                ).properties(width=300, height=200).facet(facet=alt.Facet("hyperparameter:N", title=None), columns=2)
+                color = alt.Color("solver:N", scale=alt.Scale(scheme="category20"))
+                y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
+                tooltip = ["solver", "step", "hyperparameter", "value"]
+                lines = alt.Chart().mark_line().encode(x=alt.X("step:Q", title="step"), y=y, color=color,
+                                                      tooltip=tooltip).transform_filter("datum.online")
+                points = alt.Chart().mark_point(size=30, filled=True).encode(
+                    x="step:Q", y=y, color=color, tooltip=tooltip).transform_filter("!datum.online")
+                chart = alt.layer(lines, points, data=frame).properties(width=300, height=200).facet(
+                    facet=alt.Facet("hyperparameter:N", title=None), columns=2)
                 st.altair_chart(chart.resolve_scale(y="independent"))
         if len(names) == 2:
             found = paths(current, names)

@@ -97,12 +97,22 @@ def lower_solution(problem: BilevelProblem, theta: Sequence[float]) -> tuple[tor
     return x, problem.report(x, t)
 
 
+def solver_families(ds: xr.Dataset) -> dict[str, str]:
+    """Each solver label of the study and the family it belongs to (``bilevel``, or ``blackbox`` for a guest)."""
+    try:
+        declared = json.loads(ds.attrs.get("study", "{}")).get("solvers", [])
+    except (TypeError, ValueError):
+        return {}
+    return {str(d["name"]): str(d.get("family", "")) for d in declared if isinstance(d, dict) and "name" in d}
+
+
 def schedule(ds: xr.Dataset, problem: str, seed: int, names: Sequence[str],
              solvers: Sequence[str] | None = None) -> pd.DataFrame:
     """The hyperparameters each solver held step by step, in the problem's own terms (the ``names`` its
     ``hyperparameters`` records: dropout rates, a regularization weight): columns ``solver, step,
-    hyperparameter, value``. For a method that tunes online (STN: one step per epoch) this is its learned
-    schedule; for a black-box solver, its queries."""
+    hyperparameter, value, online`` (``online``: the solver is the family's own, its steps a schedule — STN's
+    learned one — rather than a black-box solver's queries)."""
+    families = solver_families(ds)
     rows = []
     for s in solvers if solvers is not None else [str(v) for v in ds.solver.values]:
         for name in names:
@@ -110,8 +120,10 @@ def schedule(ds: xr.Dataset, problem: str, seed: int, names: Sequence[str],
                 continue
             v = ds[name].sel(problem=problem, solver=s, seed=seed).values
             steps = np.flatnonzero(np.isfinite(v))
-            rows += [{"solver": s, "step": int(k), "hyperparameter": name, "value": float(v[k])} for k in steps]
-    return pd.DataFrame(rows, columns=["solver", "step", "hyperparameter", "value"])
+            online = families.get(s, "bilevel") == "bilevel"
+            rows += [{"solver": s, "step": int(k), "hyperparameter": name, "value": float(v[k]), "online": online}
+                     for k in steps]
+    return pd.DataFrame(rows, columns=["solver", "step", "hyperparameter", "value", "online"])
 
 
 def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iterations",
@@ -146,4 +158,4 @@ def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iter
 
 
 __all__ = ["at_work", "declared_problem", "incumbent", "loss_surface", "lower_solution", "rebuild", "schedule",
-           "theta_path"]
+           "solver_families", "theta_path"]
