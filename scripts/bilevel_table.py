@@ -1,5 +1,6 @@
 """Markdown tables of a bilevel study: each solver's upper-level loss (its incumbent) at equal lower-level
-work, the test metric and wall time at the last amount, mean ± sd over seeds.
+work, the test metric and the solver's own seconds (scoring excluded) at the last amount, mean ± sd over
+seeds.
 
     .venv/bin/python scripts/bilevel_table.py runs/bilevel/results.nc [--at 1000,3000,10000]
         [--axis lower_iterations]

@@ -262,23 +262,28 @@ class CellRun:
             self._mark = mark if isinstance(mark, dict) and mark.get("artifact_id") else {}
         return self._mark or None
 
-    def restore(self) -> Any | None:
+    def restore(self, *, rewind: bool = True) -> Any | None:
         """The last checkpoint's state, the run continuing from its step; None when there is none, the run
-        then starting over from step 0 (see :meth:`replay_from_start`)."""
+        then starting over from step 0 (see :meth:`replay_from_start`). With ``rewind=False`` the run stays
+        after its recorded steps whatever the checkpoint's step (a loop that replays its history itself and
+        keeps only auxiliary state in checkpoints, such as a warm start)."""
         mark = self._checkpoint()
         if mark is None or int(mark.get("step", -1)) > self._recorded:
-            self.replay_from_start()
+            if rewind:
+                self.replay_from_start()
             return None
         try:
             state = torch.load(io.BytesIO(self._artifacts.get(mark["artifact_id"])), map_location=self.device,
                                weights_only=False)
         except Exception as e:  # a checkpoint file lost with its folder: start over, recorded steps stand
             log.warning("%s: checkpoint %s unreadable (%s); starting from scratch", self.key, mark.get("artifact_id"), e)
-            self.replay_from_start()
+            if rewind:
+                self.replay_from_start()
             return None
-        self.step = int(mark["step"])
-        self.best = mark.get("best")
-        self.n_failed = int(mark.get("n_failed", 0))
+        if rewind:
+            self.step = int(mark["step"])
+            self.best = mark.get("best")
+            self.n_failed = int(mark.get("n_failed", 0))
         return state
 
     def replay_from_start(self) -> None:

@@ -36,6 +36,12 @@ elif entry is not None:
         rebuilt = rebuild(entry.ds, problem, seed)
         return loss_surface(rebuilt, n, box=box) if rebuilt is not None else pd.DataFrame()
 
+    @st.cache_data(show_spinner="solving the lower level at the incumbent ...", max_entries=64)
+    def denoised(study: str, problem: str, seed: int, theta: tuple) -> tuple[np.ndarray, float]:
+        rebuilt = rebuild(entry.ds, problem, seed)
+        x, scores = lower_solution(rebuilt, theta)
+        return x[0].clamp(0, 1).numpy(), float(scores.get("psnr", float("nan")))
+
     def paths(current, names) -> pd.DataFrame:
         folder = current.folder
         if folder.storage is None:
@@ -98,8 +104,10 @@ elif entry is not None:
                        "(log colour), each solver's θ per step (black-box solvers: their queries).")
             step_x = (box[0][1] - box[0][0]) / max(resolution - 1, 1)
             step_y = (box[1][1] - box[1][0]) / max(resolution - 1, 1)
-            heat = alt.Chart(grid.assign(x2=grid["theta_x"] + step_x, y2=grid["theta_y"] + step_y)).mark_rect().encode(
-                x=alt.X("theta_x:Q", title=names[0]), x2="x2:Q", y=alt.Y("theta_y:Q", title=names[1]), y2="y2:Q",
+            cells = grid.assign(x1=grid["theta_x"] - step_x / 2, x2=grid["theta_x"] + step_x / 2,
+                                y1=grid["theta_y"] - step_y / 2, y2=grid["theta_y"] + step_y / 2)
+            heat = alt.Chart(cells).mark_rect().encode(  # a cell centred on each grid point
+                x=alt.X("x1:Q", title=names[0]), x2="x2:Q", y=alt.Y("y1:Q", title=names[1]), y2="y2:Q",
                 color=alt.Color("value:Q", scale=alt.Scale(type="log", scheme="greys", reverse=True), title="g"))
             ok = found[found["state"] == "COMPLETE"]
             lines = alt.Chart(ok).mark_line(point=True, strokeWidth=2).encode(
@@ -121,8 +129,8 @@ elif entry is not None:
             if step is None or rows.empty:
                 col.write(f"{solver}: no successful step")
                 continue
-            x, scores = lower_solution(problem, rows[names].iloc[0].to_numpy(dtype=float))
-            col.image(x[0].clamp(0, 1).numpy(), caption=f"{solver} · {scores.get('psnr', float('nan')):.2f} dB",
-                      clamp=True)
+            image, value = denoised(current.title, problem_name, seed,
+                                    tuple(float(v) for v in rows[names].iloc[0].to_numpy(dtype=float)))
+            col.image(image, caption=f"{solver} · {value:.2f} dB", clamp=True)
 
     live(entry, draw)

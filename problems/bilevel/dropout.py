@@ -59,7 +59,7 @@ class DropoutMlpDigits(BilevelProblem):
             raise InvalidProblemError(f"DropoutMlpDigits.start must be a rate in [0.01, 0.9], but got {start!r}")
         self.hidden, self.epochs, self.batch_size, self.lr = hidden, epochs, batch_size, float(lr)
         self.name = name or "dropout-mlp-digits"
-        self.space = Space(*[Real(n, -6.0, 3.0) for n in HYPERPARAMETERS])
+        self.space = Space(*[Real(f"logit_{n}", -6.0, 3.0) for n in HYPERPARAMETERS])
         self.theta0 = (logit(float(start)),) * len(HYPERPARAMETERS)
         self.params = {"hidden": hidden, "epochs": epochs, "batch_size": batch_size, "lr": self.lr,
                        "start": float(start)}

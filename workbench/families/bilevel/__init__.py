@@ -41,7 +41,7 @@ from workbench.budget import Budget
 from workbench.cell import CellRun
 from workbench.errors import InvalidProblemError, InvalidStudyError, WorkbenchError
 from workbench.families.bilevel.lower import Solve, conjugate_gradient, fista
-from workbench.families.bilevel.oracle import Counter, LowerLevelError, Oracle
+from workbench.families.bilevel.oracle import BudgetSpent, Counter, LowerLevelError, Oracle
 from workbench.families.bilevel.problem import (
     ADJOINT,
     LOWER,
@@ -70,7 +70,7 @@ def at_best(ds: xr.Dataset, variable: str) -> xr.DataArray:
 
 
 METRICS = (
-    Metric("upper_loss", "final upper-level loss", lambda ds: at_best(ds, "value"), True,
+    Metric("upper_loss", "upper-level loss of the incumbent", lambda ds: at_best(ds, "value"), True,
            "lower is better; g at the lower-level solution of the incumbent θ, scored by the family"),
     Metric("psnr", "test PSNR at the incumbent (dB)", lambda ds: at_best(ds, "psnr"), False,
            "higher is better; denoising problems"),
@@ -103,7 +103,8 @@ class BilevelFamily(Family):
 
     def drive(self, run: CellRun) -> None:
         problem: BilevelProblem = run.problem.to(run.device)  # type: ignore[attr-defined]
-        with torch.random.fork_rng(devices=[]):
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=cuda):  # anything drawn from torch's global state: the cell's seed
             torch.manual_seed(run.seed)
             if isinstance(run.solver, BilevelSolver):
                 _drive_bilevel(run, problem)
@@ -146,6 +147,23 @@ def _costs(before: Mapping[str, int], counter: Counter, seconds: float, budget_a
     return costs
 
 
+def _cap(run: CellRun, counter: Counter) -> None:
+    """Cap the counter at what is left of a budget counted in lower, adjoint or upper iterations, so that a
+    step stops where the budget ends (:class:`BudgetSpent`) instead of overshooting it."""
+    counter.caps.clear()
+    axis = run.budget.axis
+    if axis in (LOWER, ADJOINT, UPPER):
+        counter.caps[axis] = getattr(counter, axis) + max(run.budget.amount - run.spent.get(axis, 0.0), 0.0)
+
+
+def _reason(e: Exception) -> str:
+    """A failed step's reason; a ``WorkbenchError`` that is no lower-level failure (a solver's own bug) is
+    raised instead, to stop the cell as the other families do."""
+    if isinstance(e, WorkbenchError) and not isinstance(e, LowerLevelError):
+        raise e
+    return f"{type(e).__name__}: {e}"
+
+
 def _drive_bilevel(run: CellRun, problem: BilevelProblem) -> None:
     solver: BilevelSolver = run.solver  # type: ignore[assignment]
     counter = Counter()
@@ -154,39 +172,39 @@ def _drive_bilevel(run: CellRun, problem: BilevelProblem) -> None:
     state: BilevelRun = solver.start(oracle, run.context)
     saved = run.restore()
     if saved is not None:
-        state.load_state_dict(saved)
+        state.load_state_dict(saved["state"])
+    theta = saved["theta"] if saved is not None else oracle.project(oracle.theta0().to(run.device))
     going = not run.done
     while going:
-        before, reason = counter.snapshot(), None
+        before, reason, it = counter.snapshot(), None, None
+        _cap(run, counter)
         t0 = time.perf_counter()
         try:
             it = state.step()
-        except WorkbenchError as e:
-            if not isinstance(e, LowerLevelError):
-                raise
-            it, reason = None, f"{type(e).__name__}: {e}"
-        except Exception as e:  # the problem raised inside the solver's step
-            it, reason = None, f"{type(e).__name__}: {e}"
+        except Exception as e:  # the problem raised or turned NaN inside the step, or the budget ran out
+            reason = _reason(e)
         seconds = time.perf_counter() - t0
-        theta = it.theta if it is not None else oracle.theta0()
         value, metrics = math.nan, {}
         if it is not None:
-            theta = oracle.project(theta)
+            theta = oracle.project(it.theta)
+            metrics = {k: float(v) for k, v in it.info.items() if math.isfinite(float(v))}
             try:
-                value, metrics = scorer(theta, it.x)
-            except Exception as e:
-                reason = f"scoring failed: {type(e).__name__}: {e}"
-            metrics.update({k: float(v) for k, v in it.info.items() if math.isfinite(float(v))})
+                value, scores = scorer(theta, it.x)
+                metrics.update(scores)
+            except Exception as e:  # the step stands; only its score is missing
+                value, reason = math.nan, f"scoring failed: {type(e).__name__}: {e}"
         going = run.record(_row(theta), torch.tensor([value], dtype=torch.float64), [reason],
                            costs=_costs(before, counter, seconds, run.budget.axis), metrics=metrics)
-        if reason is not None:
+        if it is None:
             return  # a gradient method has nothing better to try from a broken state: the cell ends here
-        run.save(state.state_dict())
+        run.save({"state": state.state_dict(), "theta": theta})
 
 
 def _drive_blackbox(run: CellRun, problem: BilevelProblem) -> None:
-    """A black-box solver on ``θ -> g(x̂(θ))``, the lower level solved to ``lower_tol`` from the last query's
-    solution (the problem's own ``solve`` where it is not strongly convex)."""
+    """A black-box solver on ``θ -> g(x̂(θ))``: each query solves the lower level to ``lower_tol`` from the
+    last query's solution (a non-convex problem: its own ``solve``) and pays one upper-level evaluation; the
+    solver is told that value, the record holds the family's score. The solver's own time (``ask``, ``tell``)
+    is charged to ``solver_seconds`` with the next query."""
     from workbench.families.blackbox import BlackBoxSolver
 
     solver: BlackBoxSolver = run.solver  # type: ignore[assignment]
@@ -194,42 +212,47 @@ def _drive_blackbox(run: CellRun, problem: BilevelProblem) -> None:
     oracle = Oracle(problem, counter)
     scorer = Scorer(problem)
     history = run.history
+    overhead = time.perf_counter()
     ask_tell = solver.start(run.context)
     ok = ~history.failed
     if ok.any():
         ask_tell.tell(history.X[ok].to(run.device), run.sign * history.values[ok].to(run.device))
-    saved = run.restore()
+    saved = run.restore(rewind=False)  # the warm start only: the run goes on after its recorded steps
     x = saved["x"].to(run.device) if saved is not None else oracle.x0()
     going = not run.done
     while going and (q := run.next_batch()) > 0:
         X = run.checked(ask_tell.ask(q), q, f"ask({q})")
-        good: list[int] = []
-        values = torch.full((q,), math.nan, dtype=torch.float64)
+        overhead = time.perf_counter() - overhead
+        told: list[int] = []
+        paid = torch.full((q,), math.nan, dtype=torch.float64)
         for i in range(q):
-            before, reason, metrics = counter.snapshot(), None, {}
+            before, reason, value, metrics = counter.snapshot(), None, math.nan, {}
+            _cap(run, counter)
             t0 = time.perf_counter()
             theta = X[i].to(torch.float64)
             try:
                 solved = solve_lower(oracle, problem, x, theta, problem.lower_tol)
-                oracle.upper(solved.x)  # the query's value, as the solver pays for it
-                seconds = time.perf_counter() - t0
+                paid[i] = oracle.upper(solved.x)  # the query's value, as the solver pays for it
                 x = solved.x
-                values[i], metrics = scorer(theta, x)
-                metrics["lower_bound"] = solved.bound
-                good.append(i)
+                told.append(i)
             except Exception as e:
-                if isinstance(e, WorkbenchError) and not isinstance(e, LowerLevelError):
-                    raise
-                seconds = time.perf_counter() - t0
-                reason = f"{type(e).__name__}: {e}"
-            going = run.record(X[i : i + 1], values[i : i + 1], [reason],
+                reason = _reason(e)
+            seconds = time.perf_counter() - t0 + (overhead if i == 0 else 0.0)
+            if reason is None:
+                try:
+                    value, metrics = scorer(theta, x)
+                    metrics["lower_bound"] = solved.bound
+                except Exception as e:
+                    reason = f"scoring failed: {type(e).__name__}: {e}"
+            going = run.record(X[i : i + 1], torch.tensor([value], dtype=torch.float64), [reason],
                                costs=_costs(before, counter, seconds, run.budget.axis), metrics=metrics)
             if not going:
                 break
         run.save({"x": x})
-        if going and good:
-            idx = torch.tensor(good, device=X.device)
-            ask_tell.tell(X[idx], (run.sign * values[good]).to(run.device))
+        overhead = time.perf_counter()
+        if going and told:
+            idx = torch.tensor(told, device=X.device)
+            ask_tell.tell(X[idx], (run.sign * paid[told]).to(run.device))
 
 
 def solve_lower(oracle: Oracle, problem: BilevelProblem, x: Tensor, theta: Tensor, tol: float) -> Solve:
@@ -242,5 +265,6 @@ def solve_lower(oracle: Oracle, problem: BilevelProblem, x: Tensor, theta: Tenso
 
 family = families.add(BilevelFamily())
 
-__all__ = ["BilevelFamily", "BilevelProblem", "BilevelRun", "BilevelSolver", "Counter", "Iterate", "LowerLevelError",
+__all__ = ["BilevelFamily", "BilevelProblem", "BilevelRun", "BilevelSolver", "BudgetSpent", "Counter", "Iterate",
+           "LowerLevelError",
            "Oracle", "Scorer", "Solve", "conjugate_gradient", "family", "fista", "solve_lower"]

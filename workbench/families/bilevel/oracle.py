@@ -14,7 +14,7 @@ solver may catch it (a line search backs off) or let it fail the step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -28,16 +28,31 @@ class LowerLevelError(WorkbenchError, ArithmeticError):
     """The lower level (or the upper) turned NaN or infinite, or a solve did not converge."""
 
 
+class BudgetSpent(LowerLevelError):
+    """The cell's budget ran out inside a step: the step stops there (recorded as failed, its work charged)."""
+
+
 @dataclass
 class Counter:
-    """What a cell has spent on each axis."""
+    """What a cell has spent on each axis; ``caps`` (axis -> count) make the call that would pass one raise
+    :class:`BudgetSpent`, so that no step overshoots the study's budget."""
 
     lower_iterations: int = 0
     adjoint_iterations: int = 0
     upper_evaluations: int = 0
+    caps: dict[str, float] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, int]:
         return {LOWER: self.lower_iterations, ADJOINT: self.adjoint_iterations, UPPER: self.upper_evaluations}
+
+    def charge(self, axis: str, n: int = 1) -> None:
+        """Count ``n`` units on ``axis``; raise :class:`BudgetSpent` once past its cap."""
+        if not n:
+            return
+        setattr(self, axis, getattr(self, axis) + n)
+        cap = self.caps.get(axis)
+        if cap is not None and getattr(self, axis) > cap:
+            raise BudgetSpent(f"the budget of {axis} ran out inside the step")
 
 
 def _finite(t: Tensor, what: str) -> Tensor:
@@ -95,20 +110,20 @@ class Oracle:
 
     def count(self, *, lower: int = 0, adjoint: int = 0, upper: int = 0) -> None:
         """Charge work a problem's own lower-level rule did (its ``solve``: minibatch steps)."""
-        self.counter.lower_iterations += lower
-        self.counter.adjoint_iterations += adjoint
-        self.counter.upper_evaluations += upper
+        self.counter.charge(LOWER, lower)
+        self.counter.charge(ADJOINT, adjoint)
+        self.counter.charge(UPPER, upper)
 
     # ------------------------------------------------------------------------------------------ counted calls
     def lower_value(self, x: Tensor, theta: Tensor) -> float:
         """``h(x, θ)`` (one lower-level iteration)."""
-        self.counter.lower_iterations += 1
+        self.counter.charge(LOWER)
         with torch.no_grad():
             return float(_finite(self._problem.lower(x, theta), "h(x, θ)"))
 
     def lower_grad(self, x: Tensor, theta: Tensor) -> Tensor:
         """``∇ₓh(x, θ)`` (one lower-level iteration)."""
-        self.counter.lower_iterations += 1
+        self.counter.charge(LOWER)
         xd = x.detach().requires_grad_(True)
         with torch.enable_grad():
             (g,) = torch.autograd.grad(self._problem.lower(xd, theta.detach()), xd)
@@ -116,7 +131,7 @@ class Oracle:
 
     def hvp(self, x: Tensor, theta: Tensor, v: Tensor) -> Tensor:
         """``∇²ₓₓh(x, θ) v`` (one adjoint iteration)."""
-        self.counter.adjoint_iterations += 1
+        self.counter.charge(ADJOINT)
         xd = x.detach().requires_grad_(True)
         with torch.enable_grad():
             (g,) = torch.autograd.grad(self._problem.lower(xd, theta.detach()), xd, create_graph=True)
@@ -125,7 +140,7 @@ class Oracle:
 
     def cross(self, x: Tensor, theta: Tensor, q: Tensor) -> Tensor:
         """``∂_θ ⟨∇ₓh(x, θ), q⟩ = ∇²_θx h q`` (one adjoint iteration): a ``dim`` tensor."""
-        self.counter.adjoint_iterations += 1
+        self.counter.charge(ADJOINT)
         xd = x.detach().requires_grad_(True)
         td = theta.detach().clone().requires_grad_(True)
         with torch.enable_grad():
@@ -135,7 +150,7 @@ class Oracle:
 
     def bvp(self, x: Tensor, theta: Tensor, v: Tensor) -> Tensor:
         """``B v = ∇ₓ⟨∇_θh(x, θ), v⟩`` for a ``dim`` vector ``v`` (one adjoint iteration)."""
-        self.counter.adjoint_iterations += 1
+        self.counter.charge(ADJOINT)
         xd = x.detach().requires_grad_(True)
         td = theta.detach().clone().requires_grad_(True)
         with torch.enable_grad():
@@ -150,13 +165,13 @@ class Oracle:
 
     def upper(self, x: Tensor) -> float:
         """``g(x)`` (one upper-level evaluation)."""
-        self.counter.upper_evaluations += 1
+        self.counter.charge(UPPER)
         with torch.no_grad():
             return float(_finite(self._problem.upper(x), "g(x)"))
 
     def upper_grad(self, x: Tensor) -> tuple[float, Tensor]:
         """``g(x)`` and ``∇g(x)`` (one upper-level evaluation)."""
-        self.counter.upper_evaluations += 1
+        self.counter.charge(UPPER)
         xd = x.detach().requires_grad_(True)
         with torch.enable_grad():
             value = self._problem.upper(xd)
@@ -188,13 +203,13 @@ class NetworkView:
     def train_loss(self, layers, X: Tensor, y: Tensor, hyper: Tensor, generator: torch.Generator) -> Tensor:  # noqa: ANN001
         """The training minibatch loss through ``layers`` with per-example hyperparameters ``hyper`` (one
         lower-level iteration)."""
-        self._counter.lower_iterations += 1
+        self._counter.charge(LOWER)
         logits = self._problem.forward(layers, X, hyper, generator)  # type: ignore[attr-defined]
         return torch.nn.functional.cross_entropy(logits, y)
 
     def val_loss(self, layers, X: Tensor, y: Tensor) -> Tensor:  # noqa: ANN001
         """The validation minibatch loss of the plain network (one upper-level evaluation)."""
-        self._counter.upper_evaluations += 1
+        self._counter.charge(UPPER)
         logits = self._problem.forward(layers, X, None, None)  # type: ignore[attr-defined]
         return torch.nn.functional.cross_entropy(logits, y)
 
@@ -203,4 +218,4 @@ class NetworkView:
         return torch.cat([t.detach().reshape(-1) for W, b in weights for t in (W, b)])
 
 
-__all__ = ["Counter", "LowerLevelError", "NetworkView", "Oracle"]
+__all__ = ["BudgetSpent", "Counter", "LowerLevelError", "NetworkView", "Oracle"]

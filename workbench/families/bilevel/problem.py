@@ -100,7 +100,8 @@ class BilevelProblem(Problem):
 
     def evaluate(self, X: Tensor) -> Tensor:
         """The black-box view ``θ -> g(x̂(θ))`` of ``n x dim`` rows, each lower level solved from :meth:`x0`
-        to ``lower_tol`` (the family's loop does the same, warm-started and counted)."""
+        to ``lower_tol`` (what a black-box solver is told in the family's loop, where the solves are
+        warm-started and counted)."""
         from workbench.families.bilevel.lower import fista
         from workbench.families.bilevel.oracle import Oracle
 

@@ -54,6 +54,8 @@ class BilevelSolver(Solver):
     family: ClassVar[str] = "bilevel"
     #: the method needs a certified lower level (a strongly convex ``h``)
     needs_strong_convexity: ClassVar[bool] = True
+    #: the method builds networks of its own on the problem's (``forward``, ``shapes``, ``layers``, ``batches``)
+    needs_network: ClassVar[bool] = False
 
     @abstractmethod
     def start(self, oracle: Oracle, cell: CellContext) -> BilevelRun:
@@ -64,6 +66,10 @@ class BilevelSolver(Solver):
         if self.needs_strong_convexity and not getattr(problem, "strongly_convex", False):
             out.append("strongly convex in its lower level (it declares strongly_convex=False; "
                        f"{self.label!r} needs μ and L to certify its lower-level solves)")
+        if self.needs_network and not all(callable(getattr(problem, m, None))
+                                          for m in ("forward", "shapes", "layers", "batches")):
+            out.append(f"a network-training lower level (forward, shapes, layers, batches), which {self.label!r} "
+                       "builds its own networks on")
         return out
 
 

@@ -130,9 +130,9 @@ def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iter
             metrics: Sequence[str] = ()) -> pd.DataFrame:
     """Each cell's incumbent within a work budget: for every amount of ``axis`` (cumulative cost), the least
     upper-level loss among the successful steps whose cumulative cost is at most it (a step that crosses the
-    amount does not count), the ``metrics`` at that step, the wall time (``elapsed``) the cell had taken by
-    then, and ``reached`` (the cell spent at least the amount). Columns ``problem, solver, seed, at, value,
-    seconds, reached`` and the metrics; NaN where no step fits."""
+    amount does not count), the ``metrics`` at that step, the solver's own seconds by then (``solver_seconds``,
+    cumulative: the family's scoring excluded), and ``reached`` (the cell spent at least the amount). Columns
+    ``problem, solver, seed, at, value, seconds, reached`` and the metrics; NaN where no step fits."""
     rows = []
     cost = ds["cost"].sel(axis=axis)
     for p in ds.problem.values:
@@ -140,7 +140,7 @@ def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iter
             for seed in ds.seed.values:
                 c = cost.sel(problem=p, solver=s, seed=seed).values
                 v = ds["value"].sel(problem=p, solver=s, seed=seed).values
-                el = ds["elapsed"].sel(problem=p, solver=s, seed=seed).values
+                el = ds["cost"].sel(axis="solver_seconds", problem=p, solver=s, seed=seed).values
                 spent = float(np.nanmax(c)) if np.isfinite(c).any() else 0.0
                 for amount in amounts:
                     inside = np.isfinite(c) & (c <= amount * (1 + 1e-12))

@@ -16,7 +16,9 @@ One outer iteration (one step) at ``θ`` with accuracies ``ε`` (lower level) an
    ``F``. Then ``ε, δ`` grow by ``ν`` and the next search starts at ``ρ̄ α``.
 3. **A failed search** (every trial rejected, or a lower level that failed at every trial) shrinks
    ``ε, δ`` by ``τ`` and starts again from step 1, at most ``max_retries`` times; after that, the step
-   ends where it began (recorded with ``accepted = 0``).
+   ends where it began (recorded with ``accepted = 0`` and the shrunk ε, δ). Where the space's box stops
+   every step along ``-z`` (a stationary point of the box-constrained problem) the step ends there too,
+   ε and δ unchanged.
 
 Defaults are the reference experiments': ``ε₀ = δ₀ = 0.1``, ``β₀ = 0.01``, ``ρ = 0.5``, ``ρ̄ = 10/9``,
 ``τ = 0.5``, ``ν = 1.05``, ``η = 1e-4``, Armijo ``λ = η² = 1e-8``, 3 retries of ``10 + retry`` trials.
@@ -38,7 +40,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.families.bilevel import BilevelRun, BilevelSolver, Iterate, LowerLevelError, Oracle, fista
+from workbench.families.bilevel import BilevelRun, BilevelSolver, BudgetSpent, Iterate, LowerLevelError, Oracle, fista
 from workbench.solver import CellContext, solvers
 from workbench.solvers.bilevel.hypergradient import Hypergradient, error_bound, hypergradient
 
@@ -140,11 +142,14 @@ class MAIDRun(BilevelRun):
                 alpha = self.beta * c.rho**i
                 theta_new = o.project(self.theta - alpha * hg.z)
                 moved = float(((theta_new - self.theta) ** 2).sum())
-                if moved == 0.0:
-                    break  # the box stops every step along -z: nothing to search
+                if moved == 0.0:  # the box stops every step along -z: a stationary point of the constrained problem
+                    return Iterate(self.theta, self.x, {"eps": eps, "delta": self.delta, "step_size": 0.0,
+                                                        "error_bound": omega, "accepted": 0.0})
                 try:
                     x_new = fista(o, hg.x, theta_new, eps).x
                     g_new, grad_new = o.upper_grad(x_new)
+                except BudgetSpent:
+                    raise
                 except LowerLevelError:
                     continue  # the lower level failed at this trial: a shorter step
                 upper_new = g_new + float(torch.linalg.vector_norm(grad_new)) * eps + 0.5 * lg * eps**2

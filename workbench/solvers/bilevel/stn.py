@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from workbench.errors import InvalidConfigError
 from workbench.families.bilevel import BilevelRun, BilevelSolver, Iterate, Oracle
+from workbench.problem import Problem
 from workbench.solver import CellContext, solvers
 from workbench.solvers.bilevel.maid import _positive
 
@@ -72,6 +73,7 @@ class STN(BilevelSolver):
     """Self-Tuning Networks: structured best-response layers, hyperparameters tuned online, a schedule out."""
 
     needs_strong_convexity = False
+    needs_network = True
 
     #: Adam learning rate of the hyperparameters λ and of the perturbation scale s
     hyper_lr: float = 3e-3
@@ -197,6 +199,7 @@ class Fixed(BilevelSolver):
     """The network trained with its hyperparameters held fixed (θ₀, or ``theta``): one epoch per step."""
 
     needs_strong_convexity = False
+    needs_network = True
 
     #: the hyperparameters (None: the problem's θ₀)
     theta: tuple[float, ...] | None = None
@@ -208,6 +211,13 @@ class Fixed(BilevelSolver):
             raise InvalidConfigError(f"Fixed.theta must be finite numbers or None, but got {self.theta!r}")
         if self.lr is not None:
             _positive("Fixed.lr", self.lr)
+
+    def missing(self, problem: Problem) -> list[str]:
+        out = super().missing(problem)
+        if self.theta is not None and len(self.theta) != problem.space.dim:
+            out.append(f"of {len(self.theta)} hyperparameters, as {self.label!r}'s theta is (it has "
+                       f"{problem.space.dim})")
+        return out
 
     def start(self, oracle: Oracle, cell: CellContext) -> FixedRun:
         return FixedRun(self, oracle, cell)
