@@ -209,45 +209,33 @@ def test_black_box_solvers_join_a_bilevel_study_and_pay_for_their_lower_levels(t
         Study("bad", problems=[quad], solvers=["sgd"], seeds=[0])
 
 
+def watched(cls, reads: list[str]):
+    """``cls`` with its test split watched: a read of ``Xte`` / ``yte`` outside ``report`` is noted in ``reads``."""
+
+    class Watched(cls):
+        reporting = False
+
+        def report(self, x, theta):
+            type(self).reporting = True
+            try:
+                return super().report(x, theta)
+            finally:
+                type(self).reporting = False
+
+        def __getattribute__(self, name):
+            if name in ("Xte", "yte") and not type(self).reporting:
+                reads.append(name)
+            return super().__getattribute__(name)
+
+    return Watched
+
+
 def test_solvers_never_read_the_test_split(tmp_path):
     reads: list[str] = []
-
-    class Watched(LogregL2Digits):
-        reporting = False
-
-        def report(self, x, theta):
-            type(self).reporting = True
-            try:
-                return super().report(x, theta)
-            finally:
-                type(self).reporting = False
-
-        def __getattribute__(self, name):
-            if name in ("Xte", "yte") and not type(self).reporting:
-                reads.append(name)
-            return super().__getattribute__(name)
-
-    problem = Watched(low=-4.0, high=-2.0, name="watched")
-    study = Study("split", problems=[problem], solvers=[MAID(), HOAG(), "random"], seeds=[0],
-                  budget=Budget(lower_iterations=100))
-    ds = run(study, tmp_path)
-
-    class WatchedNet(DropoutMlpDigits):
-        reporting = False
-
-        def report(self, x, theta):
-            type(self).reporting = True
-            try:
-                return super().report(x, theta)
-            finally:
-                type(self).reporting = False
-
-        def __getattribute__(self, name):
-            if name in ("Xte", "yte") and not type(self).reporting:
-                reads.append(name)
-            return super().__getattribute__(name)
-
-    net = WatchedNet(hidden=8, batch_size=200, epochs=1, name="watched-net")
+    problem = watched(LogregL2Digits, reads)(low=-4.0, high=-2.0, name="watched")
+    ds = run(Study("split", problems=[problem], solvers=[MAID(), HOAG(), "random"], seeds=[0],
+                   budget=Budget(lower_iterations=100)), tmp_path)
+    net = watched(DropoutMlpDigits, reads)(hidden=8, batch_size=200, epochs=1, name="watched-net")
     ds2 = run(Study("split2", problems=[net], solvers=[STN(warmup_epochs=0), Fixed(), "random"], seeds=[0],
                     budget=Budget(lower_iterations=8)), tmp_path)
     assert not reads

@@ -15,12 +15,13 @@ solver may catch it (a line search backs off) or let it fail the step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from workbench.errors import WorkbenchError
-from workbench.families.bilevel.problem import ADJOINT, LOWER, UPPER, BilevelProblem
+from workbench.families.bilevel.axes import ADJOINT, LOWER, UPPER
 from workbench.space import Space
 
 
@@ -64,7 +65,7 @@ def _finite(t: Tensor, what: str) -> Tensor:
 class Oracle:
     """A problem's objectives and what it knows of them, every evaluation counted on ``counter``."""
 
-    def __init__(self, problem: BilevelProblem, counter: Counter | None = None) -> None:
+    def __init__(self, problem: Any, counter: Counter | None = None) -> None:  # a BilevelProblem
         self._problem = problem
         self.counter = counter or Counter()
         self.space: Space = problem.space
@@ -184,7 +185,7 @@ class NetworkView:
     minibatches (never the test split), and the losses, each counted — a training minibatch loss is one
     lower-level iteration, a validation minibatch loss one upper-level evaluation."""
 
-    def __init__(self, problem: BilevelProblem, counter: Counter) -> None:
+    def __init__(self, problem: Any, counter: Counter) -> None:
         self._problem, self._counter = problem, counter
         self.shapes: list[tuple[int, int]] = list(problem.shapes())  # type: ignore[attr-defined]
         self.n_hyper = problem.space.dim

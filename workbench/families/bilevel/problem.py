@@ -29,11 +29,9 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidProblemError
+from workbench.families.bilevel.axes import ADJOINT, LOWER, SOLVER_SECONDS, UPPER
 from workbench.problem import Problem, validate_problem
 from workbench.space import Real
-
-#: cost axes every bilevel step records (see :class:`~workbench.families.bilevel.BilevelFamily`)
-LOWER, ADJOINT, UPPER, SOLVER_SECONDS = "lower_iterations", "adjoint_iterations", "upper_evaluations", "solver_seconds"
 
 
 class BilevelProblem(Problem):
