@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = [p for p in args.problems.split(",") if p] or [str(p) for p in ds.problem.values]
     chart = figure(ds, problems, [s for s in args.solvers.split(",") if s] or None)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    chart.save(args.out, format="png", scale_factor=1.5)
+    chart.save(args.out, format="png", scale_factor=1.0)
     return 0
 
 
