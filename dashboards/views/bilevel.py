@@ -10,7 +10,15 @@ import streamlit as st
 
 from dashboards.common import cells, live, pick_study, trials
 from workbench.browse.views import cell_trials, declared_space
-from workbench.families.bilevel.views import incumbent, loss_surface, lower_solution, rebuild, schedule, theta_path
+from workbench.families.bilevel.views import (
+    incumbent,
+    loss_surface,
+    lower_solution,
+    rebuild,
+    schedule,
+    solver_families,
+    theta_path,
+)
 
 st.title("Bilevel")
 entry = pick_study()
@@ -29,12 +37,12 @@ elif entry is not None:
     problem_name = st.sidebar.selectbox("Problem", entry.problems, index=first)
     seed = int(st.sidebar.selectbox("Seed", entry.seeds))
     chosen = st.sidebar.multiselect("Solvers", entry.solvers, default=entry.solvers)
-    resolution = st.sidebar.slider("Surface grid", 6, 30, 12, help="points per axis of the loss surface")
+    resolution = st.sidebar.slider("Surface grid", 4, 30, 8, help="points per axis of the loss surface (2-D problems)")
 
     @st.cache_data(show_spinner="solving the lower level over the grid ...", max_entries=8)
     def surface(study: str, problem: str, seed: int, n: int, box: tuple) -> pd.DataFrame:
         rebuilt = rebuild(entry.ds, problem, seed)
-        return loss_surface(rebuilt, n, box=box) if rebuilt is not None else pd.DataFrame()
+        return loss_surface(rebuilt, n, box=box, tol=1e-2) if rebuilt is not None else pd.DataFrame()
 
     @st.cache_data(show_spinner="solving the lower level at the incumbent ...", max_entries=64)
     def denoised(study: str, problem: str, seed: int, theta: tuple) -> tuple[np.ndarray, float]:
@@ -77,7 +85,7 @@ elif entry is not None:
             if frame.empty:
                 st.info("No steps recorded for this problem and seed yet.")
             else:
-                color = alt.Color("solver:N", scale=alt.Scale(scheme="category20"))
+                color = alt.Color("solver:N", scale=alt.Scale(scheme="category20", domain=list(chosen)))
                 y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
                 tooltip = ["solver", "step", "hyperparameter", "value"]
                 lines = alt.Chart().mark_line().encode(x=alt.X("step:Q", title="step"), y=y, color=color,
@@ -93,15 +101,17 @@ elif entry is not None:
             if found.empty:
                 st.info("No steps recorded for this problem and seed yet (or the study ran on a shared database).")
                 return
-            lo = found[names].min().to_numpy(dtype=float)
-            hi = found[names].max().to_numpy(dtype=float)
-            pad = np.maximum(0.15 * (hi - lo), 0.5)
+            # the paths' bounding box, padded and rounded out to whole units: it changes rarely while a study
+            # runs, so the (cached) surface is not solved again at every refresh
+            lo = np.floor(found[names].min().to_numpy(dtype=float) - 0.5)
+            hi = np.ceil(found[names].max().to_numpy(dtype=float) + 0.5)
             bounds = problem.space.bounds.numpy()
-            box = tuple((float(max(bounds[0, i], lo[i] - pad[i])), float(min(bounds[1, i], hi[i] + pad[i])))
-                        for i in range(2))
+            box = tuple((float(max(bounds[0, i], lo[i])), float(min(bounds[1, i], hi[i]))) for i in range(2))
             grid = surface(current.title, problem_name, int(seed), resolution, box)
             st.caption(f"**{current.title}** · {problem_name} · seed {seed}: g(x̂(θ)) on a {resolution}² grid "
-                       "(log colour), each solver's θ per step (black-box solvers: their queries).")
+                       "(log colour; the lower level solved to 1e-2, blank where 1,000 iterations do not get "
+                       "there); lines: each of the family's solvers' θ step by step; points: a black-box solver's "
+                       "queries.")
             step_x = (box[0][1] - box[0][0]) / max(resolution - 1, 1)
             step_y = (box[1][1] - box[1][0]) / max(resolution - 1, 1)
             cells = grid.assign(x1=grid["theta_x"] - step_x / 2, x2=grid["theta_x"] + step_x / 2,
@@ -109,11 +119,16 @@ elif entry is not None:
             heat = alt.Chart(cells).mark_rect().encode(  # a cell centred on each grid point
                 x=alt.X("x1:Q", title=names[0]), x2="x2:Q", y=alt.Y("y1:Q", title=names[1]), y2="y2:Q",
                 color=alt.Color("value:Q", scale=alt.Scale(type="log", scheme="greys", reverse=True), title="g"))
-            ok = found[found["state"] == "COMPLETE"]
-            lines = alt.Chart(ok).mark_line(point=True, strokeWidth=2).encode(
-                x=names[0], y=names[1], order="step:Q", color=alt.Color("solver:N"),
-                tooltip=["solver", "step", *names, "value"])
-            st.altair_chart((heat + lines).properties(width=560, height=460))
+            families = solver_families(current.ds)
+            ok = found[found["state"] == "COMPLETE"].assign(
+                online=lambda f: f["solver"].map(lambda s: families.get(s, "bilevel") == "bilevel"))
+            color = alt.Color("solver:N", scale=alt.Scale(scheme="category20", domain=list(chosen)))
+            tooltip = ["solver", "step", *names, "value"]
+            lines = alt.Chart(ok[ok["online"]]).mark_line(point=True, strokeWidth=2).encode(
+                x=names[0], y=names[1], order="step:Q", color=color, tooltip=tooltip)
+            queries = alt.Chart(ok[~ok["online"]]).mark_point(size=25, filled=True, opacity=0.7).encode(
+                x=names[0], y=names[1], color=color, tooltip=tooltip)
+            st.altair_chart((heat + queries + lines).properties(width=560, height=460))
         if clean is None:
             return
         st.subheader("Denoised at each solver's incumbent θ")

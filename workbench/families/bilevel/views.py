@@ -58,10 +58,11 @@ def theta_path(trials: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 
 
 def loss_surface(problem: BilevelProblem, n: int = 15, *, tol: float | None = None,
-                 box: Sequence[tuple[float, float]] | None = None) -> pd.DataFrame:
+                 box: Sequence[tuple[float, float]] | None = None, max_iterations: int = 1000) -> pd.DataFrame:
     """The upper-level loss ``g(x̂(θ))`` on an ``n x n`` grid over a 2-D problem's space (or ``box``): columns
     ``theta_x, theta_y, value``. The lower level is solved to ``tol`` (the problem's ``lower_tol``) by FISTA,
-    warm-started along a snake through the grid; points where it fails are NaN."""
+    warm-started along a snake through the grid, at most ``max_iterations`` per point: points where it does
+    not get there (a badly conditioned corner) or fails are NaN, drawn blank."""
     if problem.space.dim != 2:
         raise ValueError(f"a loss surface needs a 2-D problem, but {problem.name!r} has {problem.space.dim} dims")
     bounds = problem.space.bounds
@@ -75,7 +76,7 @@ def loss_surface(problem: BilevelProblem, n: int = 15, *, tol: float | None = No
         for tx in xs if i % 2 == 0 else xs[::-1]:
             theta = torch.tensor([tx, ty], dtype=torch.float64)
             try:
-                x = fista(oracle, x, theta, tol).x
+                x = fista(oracle, x, theta, tol, max_iterations=max_iterations).x
                 value = float(problem.upper(x))
             except Exception:
                 x, value = problem.x0(), float("nan")
