@@ -104,7 +104,9 @@ def test_a_cell_records_theta_costs_scores_and_the_solver_state(tmp_path, quad):
                   budget=Budget(lower_iterations=300))
     ds = run(study, tmp_path)
     lower = ds["cost"].sel(axis="lower_iterations").max("step")  # cumulative per step
-    assert bool((lower >= 300).all()) and bool((lower <= 301).all())  # the step at the budget stops there
+    # the step that would pass the budget is cut and not recorded: each cell ends within one step of it
+    assert bool((lower <= 300).all()) and bool((lower >= 250).all())
+    assert int((ds["failed"] == 1).sum()) == 0
     for axis in ("adjoint_iterations", "upper_evaluations", "solver_seconds"):
         assert float(ds["cost"].sel(axis=axis).max()) > 0
     ok = ds["failed"] == 0
@@ -204,7 +206,9 @@ def test_black_box_solvers_join_a_bilevel_study_and_pay_for_their_lower_levels(t
     ds = run(study, tmp_path)
     for solver in ("random", "optuna-tpe", "maid"):
         cell = ds.sel(problem=quad.name, solver=solver, seed=0)
-        assert float(cell["cost"].sel(axis="lower_iterations").max()) >= 200
+        spent = cell["cost"].sel(axis="lower_iterations").values
+        steps = np.diff(spent[np.isfinite(spent)], prepend=0.0)
+        assert 200 - steps.max() < spent[np.isfinite(spent)][-1] <= 200  # within one query or step of the budget
     with pytest.raises(InvalidStudyError, match="also drives blackbox"):
         Study("bad", problems=[quad], solvers=["sgd"], seeds=[0])
 

@@ -76,12 +76,12 @@ def test_certified_methods_refuse_the_dropout_problem_and_the_others_run_on_it(t
         Runner(Study("refuse2", problems=[problem], solvers=[HOAG()], seeds=[0], budget=2), run_dir=tmp_path / "r2",
                device="cpu").run()
     study = Study("dropout", problems=[problem], solvers=[STN(warmup_epochs=1), Fixed(), "random"], seeds=[0],
-                  budget=Budget(lower_iterations=30))
+                  budget=Budget(lower_iterations=28))  # 4 epochs of 7 steps; 2 black-box queries of 2 epochs
     Runner(study, run_dir=tmp_path / "dropout", device="cpu").run()
     ds = load_results(tmp_path / "dropout")
     for solver in ("stn", "fixed", "random"):
         cell = ds.sel(problem=problem.name, solver=solver, seed=0)
-        assert float(cell["cost"].sel(axis="lower_iterations").max()) >= 30
+        assert float(cell["cost"].sel(axis="lower_iterations").max()) == 28
         assert (cell["failed"] == 0).sum() >= 1
         assert float(cell["test_accuracy"].max()) > 0.1
     assert "input_dropout" in ds and "hidden2_dropout" in ds  # the schedule, in the problem's own terms

@@ -12,7 +12,9 @@ counted :class:`Oracle`, and each step records what it spent on the family's axe
 * ``solver_seconds`` — the wall time of the step's own work (scoring excluded).
 
 A budget may count any of them (``Budget(lower_iterations=10_000)``), so that every solver, BO included,
-stops at the same work. A step's recorded row is its θ; its **value** is the upper-level loss at θ scored by
+stops at the same work: a step (or query) that would pass the budget is cut where the budget ends and not
+recorded, so a cell ends after its last whole step, within one step of the budget, and a later run with a
+larger budget goes on from there. A step's recorded row is its θ; its **value** is the upper-level loss at θ scored by
 the family: for a strongly convex lower level, ``g`` at the lower-level solution refined from the solver's
 iterate to the problem's ``score_tol`` (uncounted), so that every solver is scored the same way whatever
 accuracy it ran at; otherwise ``g`` at the solver's iterate. The problem's test metrics (``psnr``,
@@ -181,7 +183,9 @@ def _drive_bilevel(run: CellRun, problem: BilevelProblem) -> None:
         t0 = time.perf_counter()
         try:
             it = state.step()
-        except Exception as e:  # the problem raised or turned NaN inside the step, or the budget ran out
+        except BudgetSpent:
+            return  # the budget ends inside this step: the cell stops after its last whole step
+        except Exception as e:  # the problem raised or turned NaN inside the step
             reason = _reason(e)
         seconds = time.perf_counter() - t0
         value, metrics = math.nan, {}
@@ -235,6 +239,8 @@ def _drive_blackbox(run: CellRun, problem: BilevelProblem) -> None:
                 paid[i] = oracle.upper(solved.x)  # the query's value, as the solver pays for it
                 x = solved.x
                 told.append(i)
+            except BudgetSpent:
+                return  # the budget ends inside this query: the cell stops after its last whole query
             except Exception as e:
                 reason = _reason(e)
             seconds = time.perf_counter() - t0 + (overhead if i == 0 else 0.0)

@@ -30,7 +30,7 @@ class LowerLevelError(WorkbenchError, ArithmeticError):
 
 
 class BudgetSpent(LowerLevelError):
-    """The cell's budget ran out inside a step: the step stops there (recorded as failed, its work charged)."""
+    """The cell's budget ran out inside a step: the step stops there, unrecorded, and the cell ends."""
 
 
 @dataclass
