@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.cell import CellRun
-from workbench.errors import InvalidStudyError, UnknownNameError
+from workbench.errors import InvalidStudyError, UnknownNameError, WorkbenchError
 from workbench.problem import Problem
 from workbench.registry import Registry, entry_points_loader
 from workbench.solver import Solver
@@ -127,10 +127,25 @@ class Family(ABC):
         """Evaluations per cell when a study gives no budget."""
         return 50
 
+    #: the class every problem of the family is an instance of (None: any problem naming the family)
+    problem_class: ClassVar[type | None] = None
+
     def check_problem(self, problem: Problem, where: str) -> None:
-        """Raise an ``InvalidStudyError`` naming ``where`` when ``problem`` cannot be part of this family."""
+        """Raise an ``InvalidStudyError`` naming ``where`` when ``problem`` cannot be part of this family: it
+        names another family, is no ``problem_class``, or fails the family's :meth:`validate`."""
         if problem.family != self.name:
             raise InvalidStudyError(f"{where}: {problem.name!r} is of the {problem.family} family, not {self.name}")
+        cls = self.problem_class
+        if cls is not None and not isinstance(problem, cls):
+            raise InvalidStudyError(f"{where}: {problem.name!r} names the {self.name} family but is no {cls.__name__}")
+        try:
+            self.validate(problem, where)
+        except WorkbenchError as e:
+            raise InvalidStudyError(str(e)) from e
+
+    def validate(self, problem: Problem, where: str) -> None:
+        """The family's own declaration checks of a problem (its fields, named with ``where``); none by default."""
+        return None
 
     def accepts(self, solver: Solver) -> bool:
         """Whether this family's loop can drive ``solver``: its own, or a guest family's."""

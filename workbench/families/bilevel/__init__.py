@@ -41,7 +41,7 @@ from torch import Tensor
 
 from workbench.budget import Budget
 from workbench.cell import CellRun
-from workbench.errors import InvalidProblemError, InvalidStudyError, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.families.bilevel.lower import Solve, conjugate_gradient, fista
 from workbench.families.bilevel.oracle import BudgetSpent, Counter, LowerLevelError, Oracle
 from workbench.families.bilevel.problem import (
@@ -95,13 +95,10 @@ class BilevelFamily(Family):
     def default_budget(self, problems: Sequence[Problem]) -> Budget:  # type: ignore[override]
         return Budget(lower_iterations=10_000)
 
-    def check_problem(self, problem: Problem, where: str) -> None:
-        if not isinstance(problem, BilevelProblem):
-            raise InvalidStudyError(f"{where}: {problem.name!r} names the bilevel family but is no BilevelProblem")
-        try:
-            check_bilevel(problem, where)
-        except InvalidProblemError as e:
-            raise InvalidStudyError(str(e)) from e
+    problem_class = BilevelProblem
+
+    def validate(self, problem: Problem, where: str) -> None:
+        check_bilevel(problem, where)  # type: ignore[arg-type]
 
     def drive(self, run: CellRun) -> None:
         problem: BilevelProblem = run.problem.to(run.device)  # type: ignore[attr-defined]

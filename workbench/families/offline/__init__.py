@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.cell import CellRun
-from workbench.errors import InvalidStudyError, SolverError, WorkbenchError
+from workbench.errors import SolverError, WorkbenchError
 from workbench.families.offline.problem import (
     Offline,
     OfflineData,
@@ -49,13 +49,10 @@ class OfflineFamily(Family):
     def default_budget(self, problems: Sequence[Problem]) -> int:
         return max(int(getattr(p, "candidates", 128)) for p in problems)
 
-    def check_problem(self, problem: Problem, where: str) -> None:
-        if not isinstance(problem, OfflineProblem):
-            raise InvalidStudyError(f"{where}: {problem.name!r} names the offline family but is no OfflineProblem")
-        try:
-            validate_offline(problem, where)
-        except WorkbenchError as e:
-            raise InvalidStudyError(str(e)) from e
+    problem_class = OfflineProblem
+
+    def validate(self, problem: Problem, where: str) -> None:
+        validate_offline(problem, where)  # type: ignore[arg-type]
 
     def problem_variables(self, problem: Problem) -> Mapping[str, float]:
         lo, hi = problem.score_range()  # type: ignore[attr-defined]

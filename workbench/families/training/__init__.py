@@ -36,7 +36,7 @@ import xarray as xr
 from torch import Tensor
 
 from workbench.cell import CellRun
-from workbench.errors import InvalidProblemError, InvalidStudyError, SolverError, WorkbenchError
+from workbench.errors import SolverError, WorkbenchError
 from workbench.families.training.problem import (
     ENV_STEPS,
     EPOCHS,
@@ -90,13 +90,10 @@ class TrainingFamily(Family):
     def default_budget(self, problems: Sequence[Problem]) -> int:
         return 20  # epochs
 
-    def check_problem(self, problem: Problem, where: str) -> None:
-        if not isinstance(problem, TrainingProblem):
-            raise InvalidStudyError(f"{where}: {problem.name!r} names the training family but is no TrainingProblem")
-        try:
-            check_training(problem, where)
-        except InvalidProblemError as e:
-            raise InvalidStudyError(str(e)) from e
+    problem_class = TrainingProblem
+
+    def validate(self, problem: Problem, where: str) -> None:
+        check_training(problem, where)  # type: ignore[arg-type]
 
     def drive(self, run: CellRun) -> None:
         # models train on the CPU (the problems here are small); torch's global random state is left as it was
