@@ -5,8 +5,9 @@ seeds.
     .venv/bin/python scripts/bilevel_table.py runs/bilevel/results.nc [--at 1000,3000,10000]
         [--axis lower_iterations]
 
-A cell that had not spent an amount when it stopped (its budget ended at a step that crossed it, or it
-failed) still counts with its incumbent; ``*`` marks the amounts some of its seeds did not reach.
+A cell that had not spent an amount when it stopped (it failed, or is still running) still counts with its
+incumbent; ``*`` marks the amounts some of its seeds did not reach. A finished cell reached its budget (it
+ends after its last whole step, within one step of it).
 """
 
 from __future__ import annotations

@@ -132,10 +132,15 @@ def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iter
     """Each cell's incumbent within a work budget: for every amount of ``axis`` (cumulative cost), the least
     upper-level loss among the successful steps whose cumulative cost is at most it (a step that crosses the
     amount does not count), the ``metrics`` at that step, the solver's own seconds by then (``solver_seconds``,
-    cumulative: the family's scoring excluded), and ``reached`` (the cell spent at least the amount). Columns
+    cumulative: the family's scoring excluded), and ``reached`` (the cell spent at least the amount, or finished a budget counted on ``axis``: a
+    cell ends after its last whole step, within one step of its budget). Columns
     ``problem, solver, seed, at, value, seconds, reached`` and the metrics; NaN where no step fits."""
     rows = []
     cost = ds["cost"].sel(axis=axis)
+    try:
+        on_budget = axis in json.loads(ds.attrs.get("budget", "{}"))  # a finished cell spent its budget's axis
+    except (TypeError, ValueError):
+        on_budget = False
     for p in ds.problem.values:
         for s in ds.solver.values:
             for seed in ds.seed.values:
@@ -143,11 +148,12 @@ def at_work(ds: xr.Dataset, amounts: Sequence[float], *, axis: str = "lower_iter
                 v = ds["value"].sel(problem=p, solver=s, seed=seed).values
                 el = ds["cost"].sel(axis="solver_seconds", problem=p, solver=s, seed=seed).values
                 spent = float(np.nanmax(c)) if np.isfinite(c).any() else 0.0
+                finished = on_budget and "finished" in ds and bool(ds["finished"].sel(problem=p, solver=s, seed=seed) == 1)
                 for amount in amounts:
                     inside = np.isfinite(c) & (c <= amount * (1 + 1e-12))
                     ok = inside & np.isfinite(v)
                     row: dict[str, Any] = {"problem": str(p), "solver": str(s), "seed": int(seed), "at": amount,
-                                           "reached": spent >= amount * (1 - 1e-12), "value": np.nan,
+                                           "reached": finished or spent >= amount * (1 - 1e-12), "value": np.nan,
                                            "seconds": float(np.nanmax(el[inside])) if inside.any() else np.nan}
                     if ok.any():
                         best = int(np.flatnonzero(ok)[np.argmin(v[ok])])
