@@ -7,6 +7,8 @@ import pytest
 from problems.synthetic import Ackley, Griewank, Hartmann, Levy, Michalewicz, Rosenbrock, StyblinskiTang
 from workbench.families.bilevel import BilevelProblem
 from workbench.families.bilevel.testing import check_bilevel_problem
+from workbench.families.noise import NoiseProblem
+from workbench.families.noise.testing import check_noise_problem
 from workbench.families.offline import OfflineProblem
 from workbench.families.offline.testing import check_offline_problem
 from workbench.families.training import TrainingProblem
@@ -24,6 +26,8 @@ def test_registered_problem_keeps_the_contract(name):
         check_training_problem(problem)
     elif isinstance(problem, BilevelProblem):
         check_bilevel_problem(problem)
+    elif isinstance(problem, NoiseProblem):
+        check_noise_problem(problem)
     else:
         check_problem(problem)
 

@@ -1,0 +1,163 @@
+"""The counted oracle: everything a noise-search solver learns of a problem, it learns here, and pays for.
+
+A solver sees the objective ``R(ε)`` as observed (with the problem's reward noise, if any) and its gradient
+in ε, never the generator, the held-out rewards or the clean values. Every image scored is a row of the
+oracle's ledger (its noise, the observed value, the clean reward and its parts, the image): the family
+records the ledger after each step, so every reward call a solver makes is a recorded step, and a budget in
+reward calls is the same for every solver. A call that would pass the budget's cap raises
+:class:`BudgetSpent` before anything is generated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from workbench.errors import WorkbenchError
+from workbench.families.noise.problem import GENERATOR, GRADIENT, REWARD, NoiseProblem, weighted
+
+
+class BudgetSpent(Exception):
+    """A call would pass the budget: the step stops there, and is not recorded."""
+
+
+class RewardError(WorkbenchError, ArithmeticError):
+    """The generator or a reward returned a value that is not finite (or raised)."""
+
+
+@dataclass
+class Counter:
+    """What a cell has spent on the family's axes; ``caps`` stop a call that would pass a budget."""
+
+    generator_calls: int = 0
+    reward_calls: int = 0
+    reward_gradients: int = 0
+    caps: dict[str, float] = field(default_factory=dict)
+
+    def charge(self, axis: str, n: int) -> None:
+        cap = self.caps.get(axis)
+        if cap is not None and getattr(self, axis) + n > cap + 1e-9:
+            raise BudgetSpent(axis)
+        setattr(self, axis, getattr(self, axis) + n)
+
+    def snapshot(self) -> dict[str, int]:
+        return {GENERATOR: self.generator_calls, REWARD: self.reward_calls, GRADIENT: self.reward_gradients}
+
+    def load(self, spent: Mapping[str, float]) -> None:
+        self.generator_calls = int(spent.get(GENERATOR, 0))
+        self.reward_calls = int(spent.get(REWARD, 0))
+        self.reward_gradients = int(spent.get(GRADIENT, 0))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One image the oracle scored: its noise (``*shape``), what the solver was told (``observed``), the clean
+    weighted reward and its parts, the image (``C x H x W``, CPU; None when generating failed), whether a
+    gradient was taken, and why the call failed (None when it did not)."""
+
+    eps: Tensor
+    observed: float
+    clean: float
+    parts: Mapping[str, float]
+    image: Tensor | None
+    gradient: bool
+    reason: str | None = None
+
+
+class Oracle:
+    """``value(ε)`` and ``value_and_grad(ε)`` of the observed weighted reward, counted; ``left()`` reward calls
+    before the budget's cap. ``seed`` drives the reward noise (the k-th call's noise depends on ``(seed, k)``,
+    so a resumed cell observes what it would have)."""
+
+    def __init__(self, problem: NoiseProblem, counter: Counter, seed: int, device: torch.device) -> None:
+        self._problem, self.counter, self._seed, self.device = problem, counter, int(seed), device
+        self.shape = tuple(problem.shape)
+        self.ledger: list[Scored] = []
+
+    @property
+    def dim(self) -> int:
+        return self._problem.dim
+
+    def left(self) -> int | None:
+        """Reward calls left under the budget's cap (None: the budget counts something else)."""
+        cap = self.counter.caps.get(REWARD)
+        return None if cap is None else max(int(cap + 1e-9) - self.counter.reward_calls, 0)
+
+    def sample(self, n: int, start: int) -> Tensor:
+        """Noises ``start .. start + n - 1`` of the cell's seeded stream (``n x *shape``, on the device): the
+        same draws for every solver of a cell (uncounted: drawing noise is free)."""
+        return self._problem.sample(n, self._seed, start).to(self.device)
+
+    def value(self, eps: Tensor) -> Tensor:
+        """Observed rewards ``n`` of noises ``n x *shape`` (no gradient); NaN where the reward was not finite.
+        A generator or reward that raises fails the whole call (:class:`RewardError`), its images recorded as
+        failed steps."""
+        with torch.no_grad():
+            return self._score(eps, grad=False)[0]
+
+    def value_and_grad(self, eps: Tensor) -> tuple[Tensor, Tensor]:
+        """Observed rewards ``n`` and the gradient of the (clean) weighted reward in each noise ``n x *shape``:
+        each image's reward depends on its own noise only, so one backward pass gives every sample's. Where
+        the reward or its gradient is not finite, the value is NaN and the gradient 0."""
+        return self._score(eps, grad=True)
+
+    def _score(self, eps: Tensor, *, grad: bool) -> tuple[Tensor, Tensor]:
+        n = int(eps.shape[0])
+        if tuple(eps.shape[1:]) != self.shape:
+            raise WorkbenchError(f"noise of shape {tuple(eps.shape[1:])} given to an oracle of shape {self.shape}")
+        self.counter.charge(REWARD, n)  # the budget's axis first: a call past the budget spends nothing
+        self.counter.charge(GENERATOR, n)
+        if grad:
+            self.counter.charge(GRADIENT, n)
+        first = self.counter.reward_calls - n
+        x = eps.detach().to(self.device, torch.float32).requires_grad_(grad)
+        try:
+            with torch.set_grad_enabled(grad):
+                images = self._problem.generate(x)
+                total, parts = weighted(self._problem.rewards, images, self._problem)
+                ok = torch.isfinite(total.detach())
+                g = torch.zeros_like(x)
+                if grad and bool(ok.any()):
+                    g = torch.autograd.grad(total[ok].sum(), x)[0]
+        except Exception as e:
+            reason = f"{type(e).__name__}: {e}"
+            for i in range(n):
+                self.ledger.append(Scored(eps[i].detach().cpu(), float("nan"), float("nan"), {}, None, grad, reason))
+            raise RewardError(reason) from e
+        g = g.detach()
+        if grad:
+            ok &= torch.isfinite(g.reshape(n, -1)).all(dim=1)
+            g = torch.where(ok.reshape(n, *([1] * len(self.shape))), g, torch.zeros_like(g))
+        clean = torch.where(ok, total.detach(), torch.full_like(total.detach(), float("nan"))).to(torch.float64).cpu()
+        observed = clean + self.noise(first, n)
+        imgs = images.detach().float().cpu()
+        for i in range(n):
+            reason = None
+            if not bool(ok[i]):
+                bad = float(total[i].detach())
+                reason = f"the reward returned {bad}" if not math.isfinite(bad) else "the reward's gradient is not finite"
+            self.ledger.append(Scored(eps[i].detach().cpu(), float(observed[i]), float(clean[i]),
+                                      {k: float(v[i].detach()) for k, v in parts.items()}, imgs[i], grad, reason))
+        return observed.to(self.device), g
+
+    def noise(self, first: int, n: int) -> Tensor:
+        """The reward noise of calls ``first .. first + n - 1`` (zeros for a problem without reward noise)."""
+        std = float(self._problem.noise_std)
+        if std == 0:
+            return torch.zeros(n, dtype=torch.float64)
+        out = torch.empty(n, dtype=torch.float64)
+        for i in range(n):
+            g = torch.Generator().manual_seed((self._seed * 7_919 + 104_729 * (first + i) + 1) % (2**63))
+            out[i] = std * torch.randn((), generator=g, dtype=torch.float64)
+        return out
+
+    def drain(self) -> list[Scored]:
+        out, self.ledger = self.ledger, []
+        return out
+
+
+__all__ = ["BudgetSpent", "Counter", "Oracle", "RewardError", "Scored"]
