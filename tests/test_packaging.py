@@ -31,7 +31,8 @@ def _pins() -> dict[str, str]:
 def test_every_dependency_is_locked_and_installed_at_its_locked_version():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]} - UNLOCKED
+    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]
+                                                      + project["optional-dependencies"]["diffusion"]} - UNLOCKED
     pins = _pins()
     assert wanted <= set(pins), f"not in constraints.txt (run make lock): {sorted(wanted - set(pins))}"
     drift = {n: (version(n), pins[n]) for n in wanted if version(n) != pins[n]}

@@ -17,8 +17,14 @@ from workbench.problem import catalog
 from workbench.testing import check_problem
 
 
+#: problems whose construction needs arguments (model folders): their own tests check the contract
+NEEDS_ARGUMENTS = {"diffusion-noise": "tests/problems/test_diffusion_noise.py, on tiny components"}
+
+
 @pytest.mark.parametrize("name", catalog.names())
 def test_registered_problem_keeps_the_contract(name):
+    if name in NEEDS_ARGUMENTS:
+        pytest.skip(f"{name} needs model arguments; its contract is checked in {NEEDS_ARGUMENTS[name]}")
     problem = catalog.get(name)()
     if isinstance(problem, OfflineProblem):
         check_offline_problem(problem)
