@@ -16,7 +16,6 @@ from workbench.families.training.testing import check_training_problem
 from workbench.problem import catalog
 from workbench.testing import check_problem
 
-
 #: problems whose construction needs arguments (model folders): their own tests check the contract
 NEEDS_ARGUMENTS = {"diffusion-noise": "tests/problems/test_diffusion_noise.py, on tiny components"}
 

@@ -21,10 +21,10 @@ from tests.conftest import ROOT  # noqa: E402
 from workbench import Study  # noqa: E402
 from workbench.budget import Budget  # noqa: E402
 from workbench.errors import InvalidProblemError  # noqa: E402
+from workbench.families.noise.testing import check_noise_problem  # noqa: E402
 from workbench.results import load_results  # noqa: E402
 from workbench.runner import Runner  # noqa: E402
 from workbench.solvers.noise import ReNO  # noqa: E402
-from workbench.families.noise.testing import check_noise_problem  # noqa: E402
 from workbench.testing import check_problem  # noqa: E402
 
 PROMPT = "a photo of a cat"
