@@ -1,5 +1,6 @@
-"""Markdown tables of a noise-search study at equal reward calls: per solver, the pick's reward and held-out
-judge (mean over conditions of the mean over seeds, ± the standard error over seeds of that mean), ‖ε‖/√d
+"""Markdown tables of a noise-search study at equal reward calls: per solver, the pick's reward, held-out
+judge and held-out realism where recorded (mean over conditions of the mean over seeds, ± the standard error
+over seeds of that mean), ‖ε‖/√d
 at the pick, the share of cells whose pick's norm ratio is within 10 % of 1, the solver's own seconds per
 cell; then, against a reference solver (best-of-n), on how many conditions each solver's seed-mean reward
 and judge are higher.
@@ -37,12 +38,13 @@ def _mean_se(arr: xr.DataArray) -> str:
 def table(ds: xr.Dataset, at: int, versus: str) -> str:
     d = _cut(ds, at)
     reward, judge = at_pick(d, "value"), at_pick(d, "judge") if "judge" in d else None
+    realism = at_pick(d, "heldout_realism") if "heldout_realism" in d else None
     ratio = at_pick(d, "norm_ratio")
     secs = d["cost"].sel(axis="solver_seconds").max("step") if "solver_seconds" in d["axis"].values else None
     reached = (d["failed"] >= 0).sum("step")
     lines = [f"**At {at} reward calls** ({d.sizes['problem']} conditions x {d.sizes['seed']} seeds)", "",
-             "| solver | reward of the pick | held-out judge | ‖ε‖/√d | within 10 % of 1 | seconds / cell | "
-             f"reward > {versus} | judge > {versus} |", "|---|---|---|---|---|---|---|---|"]
+             "| solver | reward of the pick | held-out judge | realism | ‖ε‖/√d | within 10 % of 1 | seconds / cell | "
+             f"reward > {versus} | judge > {versus} |", "|---|---|---|---|---|---|---|---|---|"]
     ref_r = reward.sel(solver=versus).mean("seed") if versus in d.solver.values else None
     ref_j = judge.sel(solver=versus).mean("seed") if versus in d.solver.values and judge is not None else None
     for s in d.solver.values:
@@ -56,7 +58,8 @@ def table(ds: xr.Dataset, at: int, versus: str) -> str:
         rat = ratio.sel(solver=s).values
         within = np.mean(np.abs(rat[np.isfinite(rat)] - 1) <= 0.1) if np.isfinite(rat).any() else np.nan
         sec = f"{float(secs.sel(solver=s).mean()):.2f}" if secs is not None else "—"
-        lines.append(f"| {name} | {_mean_se(r)} | {_mean_se(judge.sel(solver=s)) if judge is not None else '—'} | "
+        real = _mean_se(realism.sel(solver=s)) if realism is not None else "—"
+        lines.append(f"| {name} | {_mean_se(r)} | {_mean_se(judge.sel(solver=s)) if judge is not None else '—'} | {real} | "
                      f"{float(np.nanmean(rat)):.2f} | {within:.0%} | {sec} | {wins_r} | {wins_j} |")
     lines.append("")
     if any(int((reached.sel(solver=s) < at).sum()) for s in d.solver.values):

@@ -6,9 +6,11 @@ the MLP classifier's log-probability of class a + 1 mod 10; the held-out judge a
 images), ten conditions. Solvers: ReNO at the reference's defaults (``reno``: lr 5), ReNO at the reference's
 step relative to ‖ε‖ (``reno-rel``: lr 5 √(16/16384)), without its norm regularizer (``reno-noreg``) and
 with a hundred times its weight (``reno-reg1``: λ = 1), ReNO from the best of 10 noises (``reno-bon``),
-best-of-N, random search and CMA-ES in the noise's quantiles, BO with a GP. Seeds 0-4 (the noise stream).
+best-of-N, random search and CMA-ES in the noise's quantiles, BO with a GP and with the infinite-width
+BNN kernel. Seeds 0-4 (the noise stream).
 ``RENO_NOISE`` = ``0.1`` / ``0.5`` makes every reward observed with Gaussian noise of that many times the
-reward's spread (scoring stays clean).
+reward's spread (scoring stays clean); ``RENO_LATENT`` = 64 uses a decoder with a 64-dimensional latent
+(default 16).
 
     OMP_NUM_THREADS=1 .venv/bin/workbench run studies/reno_digits.py --runs-dir runs --workers 2
     .venv/bin/python scripts/noise_table.py runs/reno_digits/results.nc --at 50,200
@@ -29,7 +31,8 @@ from workbench.solvers.noise import BestOfN, ReNO, ReNOFromBest
 from workbench.study import pick
 
 NOISE = float(os.environ.get("RENO_NOISE", 0))
-EDITS = [DigitsNoise(condition=(a, (a + 1) % 10)) for a in range(10)]
+LATENT = int(os.environ.get("RENO_LATENT", 16))
+EDITS = [DigitsNoise(condition=(a, (a + 1) % 10), latent=LATENT) for a in range(10)]
 PROBLEMS = [NoisyReward(p, NOISE, relative=True) for p in EDITS] if NOISE else EDITS
 SOLVERS = [
     ReNO(),
@@ -41,10 +44,11 @@ SOLVERS = [
     "random",
     "optuna-cmaes",
     "bo-gp",
+    "bo-ibnn",
 ]
 
 study = Study(
-    f"reno_digits{'_noise' + os.environ['RENO_NOISE'] if NOISE else ''}",
+    f"reno_digits{'_z' + str(LATENT) if LATENT != 16 else ''}{'_noise' + os.environ['RENO_NOISE'] if NOISE else ''}",
     problems=PROBLEMS,
     solvers=pick("RENO_SOLVERS", SOLVERS, lambda s: s if isinstance(s, str) else s.label),
     seeds=[int(s) for s in pick("RENO_SEEDS", ["0", "1", "2", "3", "4"])],

@@ -114,6 +114,9 @@ class Family(ABC):
     metrics: ClassVar[tuple[Metric, ...]] = ()
     #: extra dashboard pages
     pages: ClassVar[tuple[Page, ...]] = ()
+    #: the axes a study's budget may count besides evaluations (None: any of ``axes``); an axis some steps
+    #: spend nothing on cannot end a cell (e.g. gradients, for a solver that takes none)
+    budget_axes: ClassVar[tuple[str, ...] | None] = None
     #: other families whose solvers this family's loop also drives, through an adapter (a bilevel problem
     #: as a black box for the ``blackbox`` family's solvers, its costs still counted)
     guests: ClassVar[tuple[str, ...]] = ()

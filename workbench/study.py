@@ -74,6 +74,11 @@ class Study:
         self.seeds = tuple(seed_list)
         self.family = _family(self.problems, self.solvers)
         self.budget = Budget.of(self.family.default_budget(self.problems) if budget is None else budget)
+        allowed = self.family.budget_axes
+        if self.budget.axis != EVALUATIONS and allowed is not None and self.budget.axis not in allowed:
+            raise InvalidStudyError(
+                f"Study.budget: {self.budget!r} counts {self.budget.axis!r}, which a {self.family.name} budget cannot "
+                f"count (it may count: {', '.join(('evaluations', *allowed))})")
         if self.budget.axis != EVALUATIONS:
             silent = [p.name for p in self.problems if self.budget.axis not in self.family.axes
                       and self.budget.axis not in _cost_axes(p)]

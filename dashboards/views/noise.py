@@ -67,7 +67,8 @@ elif entry is not None:
             frame = bands(curves, variable)
             st.subheader(title.capitalize())
             st.caption(f"Mean over the {ds.sizes['problem']} conditions chosen, band ± one standard error over "
-                       f"{ds.sizes['seed']} seeds, against reward calls.")
+                       f"{ds.sizes['seed']} seeds, against reward calls (a cell counts from its first successful "
+                       "image on).")
             x = alt.X("reward_calls:Q", title="reward calls")
             band = alt.Chart(frame).mark_area(opacity=0.2).encode(x=x, y=alt.Y("low:Q", title=title), y2="high:Q",
                                                                  color=color)

@@ -9,16 +9,21 @@ by default); each trains in seconds on two CPU cores:
   trained on all the images with a standard-normal prior on ε of dimension ``latent`` (16 by default);
 * the **reward classifier**: an MLP (64 -> 128 -> 10), trained on one half of the images (a seeded split);
 * the **judge** (held out): a small convolutional network (two 3 x 3 convolutions, 16 and 32 channels, a
-  2 x 2 max-pool, a linear layer), trained on the other half: another architecture on other images.
+  2 x 2 max-pool, a linear layer), trained on the other half: another architecture on other images;
+* **realism** (held out, recorded beside the judge, weight 0 in its sum): the log-density per pixel of the
+  image under a probabilistic PCA of the real digits (16 components) — classifiers are confident on images
+  that look like no digit at all; this is not.
 
 A condition is a class ``a`` (generate a, rewarded for a) or an edit ``(a, b)``: generate with the
 decoder conditioned on ``a``, rewarded by the classifier's log-probability of ``b`` ("make an a look like a
 b"). The reward is ``log p_mlp(b | x)``, plus, when ``smoothness > 0``, that weight times minus the mean
-squared difference of neighbouring pixels; the held-out reward is the judge's ``log p_cnn(b | x)``.
+squared difference of neighbouring pixels; the held-out rewards are the judge's ``log p_cnn(b | x)`` and the
+image's realism.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -157,6 +162,41 @@ def networks(latent: int, model_seed: int) -> dict[str, Any]:
     return {**nets, "accuracy": accuracy}
 
 
+@lru_cache(maxsize=1)
+def _density() -> tuple[Tensor, Tensor, Tensor, float]:
+    """A probabilistic PCA of the real digits (16 components; Tipping & Bishop's closed form): the mean, the
+    components scaled by √(λᵢ - σ²), the eigenvalues, and the residual variance σ²."""
+    X, _ = _digits()
+    mean = X.mean(0)
+    cov = torch.cov((X - mean).T.double())
+    values, vectors = torch.linalg.eigh(cov)
+    values, vectors = values.flip(0).clamp_min(1e-6), vectors.flip(1)
+    k = 16
+    sigma2 = float(values[k:].mean())
+    return mean.double(), vectors[:, :k], values[:k], sigma2
+
+
+def _realism(images: Tensor, problem: DigitsNoise) -> Tensor:
+    """Log-density per pixel of the images under a probabilistic PCA of the real digits: how much an image
+    looks like a digit at all (saturated strokes and blobs score low), whatever its class."""
+    mean, vectors, values, sigma2 = _density()
+    x = images.reshape(images.shape[0], -1).to(torch.float64) - mean.to(images.device)
+    proj = x @ vectors.to(images.device)
+    inside = (proj**2 / values.to(images.device)).sum(1)
+    outside = ((x**2).sum(1) - (proj**2).sum(1)) / sigma2
+    logdet = torch.log(values).sum() + (x.shape[1] - len(values)) * math.log(sigma2)
+    return (-0.5 * (inside + outside + logdet.to(images.device) + x.shape[1] * math.log(2 * math.pi)) / x.shape[1]).to(images.dtype)
+
+
+@lru_cache(maxsize=8)
+def networks_on(latent: int, model_seed: int, device: str) -> dict[str, Any]:
+    """:func:`networks`, moved to ``device`` (copies; the CPU ones are the cached originals)."""
+    nets = networks(latent, model_seed)
+    if torch.device(device).type == "cpu":
+        return nets
+    return {k: (copy.deepcopy(v).to(device) if isinstance(v, nn.Module) else v) for k, v in nets.items()}
+
+
 def _log_prob(net_name: str):
     def reward(images: Tensor, problem: DigitsNoise) -> Tensor:
         logits = problem.nets[net_name](images)
@@ -202,14 +242,15 @@ class DigitsNoise(NoiseProblem):
         self.latent, self.smoothness, self.model_seed = latent, float(smoothness), model_seed
         self.shape = (latent,)
         edit = f"{source}to{target}" if source != target else f"{source}"
-        self.name = name or f"digits-noise-{edit}"
+        self.name = name or f"digits-noise-{edit}" + (f"-z{latent}" if latent != 16 else "")
         self.params = {"condition": list(self.condition) if source != target else source, "latent": latent,
                        "smoothness": self.smoothness, "model_seed": model_seed}
         rewards = [Reward("classifier", _log_prob("reward"))]
         if self.smoothness > 0:
             rewards.append(Reward("smooth", _smooth, self.smoothness))
         self.rewards = tuple(rewards)
-        self.held_out = (Reward("judge", _log_prob("judge")),)
+        # the judge (the CNN's log-probability) is the held-out sum; realism is recorded beside it (weight 0)
+        self.held_out = (Reward("judge", _log_prob("judge")), Reward("realism", _realism, 0.0))
         self.declare()
 
     @property
@@ -218,7 +259,16 @@ class DigitsNoise(NoiseProblem):
 
     @property
     def nets(self) -> dict[str, Any]:
-        return networks(self.latent, self.model_seed)
+        return networks_on(self.latent, self.model_seed, str(getattr(self, "_device", "cpu")))
+
+    def to(self, device: torch.device | str) -> DigitsNoise:
+        """The problem with its networks on ``device`` (a copy; itself on the CPU)."""
+        device = torch.device(device)
+        if device.type == "cpu":
+            return self
+        out = copy.copy(self)
+        out._device = device
+        return out
 
     def noise_shape(self) -> tuple[int, ...]:
         return (self.latent,)  # the decoder is built for this latent (declaring trains nothing)
@@ -228,4 +278,4 @@ class DigitsNoise(NoiseProblem):
         return self.nets["decoder"](eps.reshape(eps.shape[0], -1).float(), labels)
 
 
-__all__ = ["DigitsNoise", "networks"]
+__all__ = ["DigitsNoise", "networks", "networks_on"]

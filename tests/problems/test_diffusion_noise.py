@@ -151,6 +151,6 @@ def test_one_reno_iteration_runs_through_the_family(tiny, tmp_path):
     judge_values = ds["judge"].sel(**cell).values
     assert np.isfinite(value).all() and np.isfinite(judge_values).all() and value[0] != value[1]
     gradients = ds["cost"].sel(**cell, axis="reward_gradients").values
-    assert gradients.tolist() == [1, 1]  # the first step is differentiated, the budget's last is not
+    assert gradients.tolist() == [1, 2]  # cumulative: every scored image is differentiated
     assert ds["cost"].sel(**cell, axis="reward_calls").values.tolist() == [1, 2]
     assert all(math.isfinite(v) for v in ds["norm_ratio"].sel(**cell).values)

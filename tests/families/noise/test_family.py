@@ -16,7 +16,7 @@ from tests.conftest import trials_recorded, workbench_cmd
 from tests.families.noise.toy import Toy, brightness
 from workbench import Study
 from workbench.budget import Budget
-from workbench.errors import InvalidConfigError, InvalidProblemError
+from workbench.errors import InvalidConfigError, InvalidProblemError, InvalidStudyError
 from workbench.families.noise import Counter, NoiseProblem, NoisyReward, Oracle, Reward, at_pick
 from workbench.families.noise.problem import to_noise, to_unit
 from workbench.results import load_results
@@ -128,12 +128,42 @@ def test_every_solver_gets_the_same_reward_calls_and_pays_its_gradients(tmp_path
     assert (calls == 9).all(), calls.values
     assert int((ds["failed"] >= 0).sum("step").min()) == 9 == int((ds["failed"] >= 0).sum("step").max())
     grads = ds["cost"].sel(axis="reward_gradients").max("step")
-    assert int(grads.sel(solver="reno", seed=0)) == 8  # the last image is scored, not differentiated
-    assert int(grads.sel(solver="reno-bon", seed=0)) == 4  # 4 samples, then chains of 2: 2 + 2 differentiated, 1 scored
+    assert int(grads.sel(solver="reno", seed=0)) == 9  # every image scored is differentiated, the last too
+    assert int(grads.sel(solver="reno-bon", seed=0)) == 9  # 4 samples, then chains of 2: 2 + 2 + 1
     assert int(grads.sel(solver="best-of-n").sum()) == 0 and int(grads.sel(solver="random").sum()) == 0
     # the same noise stream: ReNO's first image is best-of-N's first
     first = ds["value"].isel(step=0)  # (problem selected above)
     assert float(first.sel(solver="reno", seed=1)) == pytest.approx(float(first.sel(solver="best-of-n", seed=1)), rel=1e-6)
+
+
+def test_a_budget_in_evaluations_or_generator_calls_ends_every_solver_exactly_there(tmp_path):
+    import optuna
+
+    from workbench.recorder import open_storage
+
+    p = Toy()
+    solvers = [BestOfN(batch=4), ReNOFromBest(init_samples=8, top_k=3)]
+    for budget in (10, Budget(generator_calls=10)):
+        name = f"b{'e' if isinstance(budget, int) else 'g'}"
+        Runner(Study(name, problems=[p], solvers=solvers, seeds=[0], budget=budget), run_dir=tmp_path / name,
+               device="cpu").run()
+        storage = open_storage(f"sqlite:///{tmp_path / name / 'optuna.db'}")
+        for s in ("best-of-n", "reno-bon"):
+            trials = optuna.load_study(study_name=f"{name}/{p.name}/{s}/0", storage=storage).get_trials()
+            assert len(trials) == 10, (budget, s, len(trials))
+    with pytest.raises(InvalidStudyError, match="reward_gradients.*cannot count"):
+        Study("bg", problems=[p], solvers=[BestOfN()], seeds=[0], budget=Budget(reward_gradients=5))
+
+
+def test_a_cell_extended_to_a_larger_budget_goes_on_as_a_fresh_run_would(tmp_path):
+    p = Toy()
+    for name, budgets in (("grown", (5, 11)), ("fresh", (11,))):
+        for b in budgets:
+            study = Study(name, problems=[p], solvers=[ReNO(lr=0.5), ReNOFromBest(init_samples=3, top_k=1)],
+                          seeds=[0], budget=Budget(reward_calls=b))
+            Runner(study, run_dir=tmp_path / name, device="cpu").run()
+    grown, fresh = (load_results(tmp_path / n) for n in ("grown", "fresh"))
+    np.testing.assert_allclose(grown["value"].values, fresh["value"].values, rtol=1e-6)
 
 
 def test_solvers_never_see_held_out_rewards(tmp_path):
@@ -182,6 +212,31 @@ def test_a_generator_that_raises_fails_its_rows_and_the_cell_goes_on(tmp_path):
     ds = run(Study("raises", problems=[p], solvers=[BestOfN(), "random"], seeds=[0], budget=Budget(reward_calls=12)),
              tmp_path)
     assert int((ds["failed"] == 1).sum()) >= 1 and int((ds["failed"] >= 0).sum("step").min()) == 12
+
+
+def test_reno_moves_on_from_a_noise_whose_image_always_fails(tmp_path):
+    class Broken(Toy):
+        def generate(self, eps):
+            if float(eps.detach().reshape(eps.shape[0], -1)[:, 0].abs().max()) > 1.0:
+                raise RuntimeError("this noise breaks the generator")
+            return super().generate(eps)
+
+    p = Broken(name="broken", seed=2)
+    ds = run(Study("restart", problems=[p], solvers=[ReNO(lr=0.01), ReNOFromBest(init_samples=4, top_k=2)],
+                   seeds=[0, 1, 2], budget=Budget(reward_calls=20)), tmp_path)
+    failed = ds["failed"].sel(problem="broken")
+    assert int((failed >= 0).sum("step").min()) == 20
+    assert float((failed == 1).mean()) < 0.5, failed.values  # it starts again elsewhere, not on the same noise
+
+
+def test_a_held_out_reward_that_raises_leaves_its_scores_missing_and_the_study_goes_on(tmp_path):
+    def broken(images, problem):
+        raise RuntimeError("judge unavailable")
+
+    p = Toy(held_out=False, name="nojudge")
+    p.held_out = (Reward("judge", broken),)
+    ds = run(Study("judge", problems=[p], solvers=[BestOfN()], seeds=[0], budget=Budget(reward_calls=4)), tmp_path)
+    assert int((ds["failed"] == 0).sum()) == 4 and np.isnan(ds["judge"].values).all()
 
 
 def test_declarations_fail_when_declared_naming_the_field():

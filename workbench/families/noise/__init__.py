@@ -18,7 +18,7 @@ Each row also records what the solver was told (``observed``: the clean reward p
 noise, if any), each reward's score (``reward_<name>``), the held-out rewards no solver sees
 (``heldout_<name>``, their weighted sum ``judge``), and ``norm_ratio`` = ‖ε‖/√d. A solver's answer is the
 image it would return: its **pick**, the row of highest *observed* reward (for a gradient method, its best
-iterate, not its last); the family's metrics are read there, so reward noise costs a solver what it costs
+iterate, not its last); the family's metrics (``reward``, ``judge``, ``norm_gap`` = |‖ε‖/√d - 1|) are read there, so reward noise costs a solver what it costs
 in use. The first image of a cell and every image that becomes the pick are kept as artifacts (``image``),
 for the dashboard's grids.
 
@@ -28,6 +28,7 @@ on. The loop checkpoints the solver's state after every step, so a killed cell r
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from pathlib import Path
@@ -58,6 +59,8 @@ from workbench.families.noise.solver import NoiseRun, NoiseSolver
 from workbench.family import Family, Metric, Page, families
 from workbench.problem import Problem
 
+log = logging.getLogger("workbench")
+
 
 def at_pick(ds: xr.Dataset, variable: str) -> xr.DataArray:
     """``variable`` at each cell's pick: the successful step of highest observed reward (NaN for a cell with
@@ -79,8 +82,9 @@ METRICS = (
            "higher is better; the clean weighted reward of the image each solver returns (its best observed)"),
     Metric("judge", "held-out reward of the pick", lambda ds: at_pick(ds, "judge"), False,
            "higher is better; rewards no solver sees: a reward gain it does not share is reward hacking"),
-    Metric("norm_ratio", "‖ε‖/√d of the pick", lambda ds: at_pick(ds, "norm_ratio"), None,
-           "1 for typical Gaussian noise; far from 1, the generator sees noise it was not trained on"),
+    Metric("norm_gap", "|‖ε‖/√d - 1| of the pick", lambda ds: abs(at_pick(ds, "norm_ratio") - 1), True,
+           "lower is better; near 0 for typical Gaussian noise; far from 0, the generator sees noise it was not "
+           "trained on"),
 )
 
 
@@ -89,6 +93,7 @@ class NoiseFamily(Family):
     summary = ("optimize a frozen generator's input noise for a reward; cost = reward calls, generator calls, "
                "reward gradients")
     axes = (REWARD, GENERATOR, GRADIENT, SOLVER_SECONDS)
+    budget_axes = (REWARD, GENERATOR, SOLVER_SECONDS)  # best-of-N and the guests take no gradients
     metrics = METRICS
     guests = ("blackbox",)
     pages = (Page(str(Path(__file__).resolve().parents[3] / "dashboards" / "views" / "noise.py"), "Noise search"),)
@@ -117,11 +122,13 @@ class Recorder:
     """Records an oracle's ledger as steps: rows, clean values, costs, metrics, and the images that became
     the pick (the held-out rewards scored here, uncounted)."""
 
-    def __init__(self, run: CellRun, problem: NoiseProblem) -> None:
+    def __init__(self, run: CellRun, problem: NoiseProblem, oracle: Oracle) -> None:
         self.run, self.problem = run, problem
-        self.pick = _pick(run)
+        self.pick = _pick(run, oracle)
+        self._warned = False
 
-    def __call__(self, rows: list[Scored], seconds: float) -> bool:
+    def __call__(self, rows: list[Scored], seconds: float, X: torch.Tensor | None = None) -> bool:
+        """Record ``rows``; ``X``: the unit-cube rows a guest asked for (default: its noises' ``Φ(ε)``)."""
         problem, n = self.problem, len(rows)
         eps = torch.stack([r.eps for r in rows])
         held = self._held_out(rows)
@@ -138,7 +145,7 @@ class Recorder:
             if keep:
                 self.pick = r.observed
             artifacts.append({"image": _uint8(r.image)} if keep else {})
-        return self.run.record(to_unit(eps), torch.tensor([r.clean for r in rows], dtype=torch.float64),
+        return self.run.record(to_unit(eps) if X is None else X, torch.tensor([r.clean for r in rows], dtype=torch.float64),
                                [r.reason for r in rows], costs=costs, metrics=metrics, artifacts=artifacts)
 
     def _held_out(self, rows: list[Scored]) -> dict[str, list[float]]:
@@ -150,8 +157,15 @@ class Recorder:
         out["judge"] = [math.nan] * len(rows)
         if good:
             images = torch.stack([rows[i].image for i in good]).to(self.run.device)  # type: ignore[misc]
-            with torch.no_grad():
-                total, parts = weighted(held, images, self.problem)
+            try:
+                with torch.no_grad():
+                    total, parts = weighted(held, images, self.problem)
+            except Exception as e:  # a held-out reward that raises: its scores are missing, the steps stand
+                if not self._warned:
+                    log.warning("%s: a held-out reward raised (%s: %s); its scores are recorded as NaN",
+                                self.run.key, type(e).__name__, e)
+                    self._warned = True
+                return out
             for k, i in enumerate(good):
                 out["judge"][i] = float(total[k])
                 for h in held:
@@ -159,12 +173,16 @@ class Recorder:
         return out
 
 
-def _pick(run: CellRun) -> float | None:
-    """The highest observed reward recorded so far (a resumed cell's), from its history's values: the
-    pick's image is kept again only when a new one beats it."""
-    ok = ~run.history.failed[: run.step] if len(run.history) else torch.zeros(0, dtype=torch.bool)
-    values = run.history.values[: run.step][ok] if len(run.history) else torch.zeros(0)
-    return float(values.max()) if values.numel() else None
+def _pick(run: CellRun, oracle: Oracle) -> float | None:
+    """The highest observed reward recorded so far (a resumed cell's): step k was reward call k, so what the
+    solver observed then is the clean value plus the oracle's noise k. A pick's image is kept again only when
+    a new one beats it."""
+    history = run.history
+    if not len(history) or run.step == 0:
+        return None
+    observed = history.values[: run.step] + oracle.noise(0, run.step)
+    ok = ~history.failed[: run.step] & torch.isfinite(observed)
+    return float(observed[ok].max()) if bool(ok.any()) else None
 
 
 def _uint8(image: torch.Tensor) -> np.ndarray:
@@ -173,10 +191,13 @@ def _uint8(image: torch.Tensor) -> np.ndarray:
 
 
 def _cap(run: CellRun, counter: Counter) -> None:
-    """Cap the counter at what is left of a budget on one of the counted axes."""
+    """Cap the counter at what is left of a budget on one of the counted axes, or in evaluations (step k is
+    reward call k)."""
     counter.caps.clear()
-    axis = run.budget.axis
-    if axis in (REWARD, GENERATOR, GRADIENT):
+    axis, left = run.budget.axis, run.budget.evaluations
+    if left is not None:
+        counter.caps[REWARD] = counter.reward_calls + max(left - run.step, 0)
+    elif axis in (REWARD, GENERATOR, GRADIENT):
         counter.caps[axis] = getattr(counter, axis) + max(run.budget.amount - run.spent.get(axis, 0.0), 0.0)
 
 
@@ -187,7 +208,7 @@ def _drive_own(run: CellRun, problem: NoiseProblem, oracle: Oracle) -> None:
     if saved is not None:
         state.load_state_dict(saved["state"])
     oracle.counter.load(run.spent)
-    record = Recorder(run, problem)
+    record = Recorder(run, problem, oracle)
     going = not run.done
     while going:
         _cap(run, oracle.counter)
@@ -222,7 +243,7 @@ def _drive_blackbox(run: CellRun, problem: NoiseProblem, oracle: Oracle) -> None
         observed = history.values + oracle.noise(0, len(history))
         ask_tell.tell(history.X[ok].to(run.device), (run.sign * observed[ok]).to(run.device))
     oracle.counter.load(run.spent)
-    record = Recorder(run, problem)
+    record = Recorder(run, problem, oracle)
     going = not run.done
     while going and (q := run.next_batch()) > 0:
         _cap(run, oracle.counter)
@@ -240,7 +261,7 @@ def _drive_blackbox(run: CellRun, problem: NoiseProblem, oracle: Oracle) -> None
             return
         except RewardError:
             pass
-        going = record(oracle.drain(), time.perf_counter() - t0 + overhead)
+        going = record(oracle.drain(), time.perf_counter() - t0 + overhead, X)
         overhead = time.perf_counter()
         good = torch.isfinite(observed)
         if going and good.any():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from workbench.errors import WorkbenchError
+from workbench.errors import SolverError, WorkbenchError
 from workbench.families.noise.problem import GENERATOR, GRADIENT, REWARD, NoiseProblem, weighted
 
 
@@ -38,11 +38,14 @@ class Counter:
     reward_gradients: int = 0
     caps: dict[str, float] = field(default_factory=dict)
 
-    def charge(self, axis: str, n: int) -> None:
-        cap = self.caps.get(axis)
-        if cap is not None and getattr(self, axis) + n > cap + 1e-9:
-            raise BudgetSpent(axis)
-        setattr(self, axis, getattr(self, axis) + n)
+    def charge(self, **spend: int) -> None:
+        """Add ``spend`` (axis -> count); nothing is added when any axis would pass its cap."""
+        for axis, n in spend.items():
+            cap = self.caps.get(axis)
+            if cap is not None and getattr(self, axis) + n > cap + 1e-9:
+                raise BudgetSpent(axis)
+        for axis, n in spend.items():
+            setattr(self, axis, getattr(self, axis) + n)
 
     def snapshot(self) -> dict[str, int]:
         return {GENERATOR: self.generator_calls, REWARD: self.reward_calls, GRADIENT: self.reward_gradients}
@@ -83,9 +86,11 @@ class Oracle:
         return self._problem.dim
 
     def left(self) -> int | None:
-        """Reward calls left under the budget's cap (None: the budget counts something else)."""
-        cap = self.counter.caps.get(REWARD)
-        return None if cap is None else max(int(cap + 1e-9) - self.counter.reward_calls, 0)
+        """Images left under the budget's cap on reward or generator calls (None: the budget counts something
+        else)."""
+        left = [int(cap + 1e-9) - getattr(self.counter, axis) for axis, cap in self.counter.caps.items()
+                if axis in (REWARD, GENERATOR)]  # each image costs one of both
+        return max(min(left), 0) if left else None
 
     def sample(self, n: int, start: int) -> Tensor:
         """Noises ``start .. start + n - 1`` of the cell's seeded stream (``n x *shape``, on the device): the
@@ -108,13 +113,11 @@ class Oracle:
     def _score(self, eps: Tensor, *, grad: bool) -> tuple[Tensor, Tensor]:
         n = int(eps.shape[0])
         if tuple(eps.shape[1:]) != self.shape:
-            raise WorkbenchError(f"noise of shape {tuple(eps.shape[1:])} given to an oracle of shape {self.shape}")
-        self.counter.charge(REWARD, n)  # the budget's axis first: a call past the budget spends nothing
-        self.counter.charge(GENERATOR, n)
-        if grad:
-            self.counter.charge(GRADIENT, n)
+            raise SolverError(f"noise of shape {tuple(eps.shape[1:])} given to an oracle of shape {self.shape}")
+        self.counter.charge(**{REWARD: n, GENERATOR: n, GRADIENT: n if grad else 0})  # past a cap: spends nothing
         first = self.counter.reward_calls - n
-        x = eps.detach().to(self.device, torch.float32).requires_grad_(grad)
+        eps = eps.detach().clone()  # the ledger keeps these: a solver may update its noises in place
+        x = eps.to(self.device, torch.float32).requires_grad_(grad)
         try:
             with torch.set_grad_enabled(grad):
                 images = self._problem.generate(x)

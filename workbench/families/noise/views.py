@@ -71,17 +71,28 @@ def norm_paths(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def hacking(ds: xr.Dataset) -> pd.DataFrame:
-    """Per cell, the gain of the pick over the cell's first image on the optimized reward and on the held-out
-    judge: ``problem, solver, seed, reward_gain, judge_gain`` (a reward gain with no judge gain is hacking)."""
+    """Per cell, the gain of the pick over the cell's first successful image on the optimized reward and on
+    the held-out judge: ``problem, solver, seed, reward_gain, judge_gain`` (a reward gain with no judge gain
+    is hacking)."""
     from workbench.families.noise import at_pick
 
+    columns = ["problem", "solver", "seed", "reward_gain", "judge_gain"]
     if "judge" not in ds:
-        return pd.DataFrame(columns=["problem", "solver", "seed", "reward_gain", "judge_gain"])
+        return pd.DataFrame(columns=columns)
     reward, judge = at_pick(ds, "value"), at_pick(ds, "judge")
-    first_r, first_j = ds["value"].isel(step=0), ds["judge"].isel(step=0)
-    frame = xr.Dataset({"reward_gain": reward - first_r.drop_vars("step"),
-                        "judge_gain": judge - first_j.drop_vars("step")}).to_dataframe().reset_index()
-    return frame[["problem", "solver", "seed", "reward_gain", "judge_gain"]].dropna().reset_index(drop=True)
+    value = ds["value"].transpose("problem", "solver", "seed", "step").values
+    held = ds["judge"].transpose("problem", "solver", "seed", "step").values
+    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
+    rows = []
+    for idx in np.ndindex(*value.shape[:-1]):
+        ok = np.flatnonzero((failed[idx] == 0) & np.isfinite(value[idx]))
+        if not ok.size:
+            continue
+        p, s, seed = (ds[d].values[i] for d, i in zip(("problem", "solver", "seed"), idx))
+        rows.append({"problem": str(p), "solver": str(s), "seed": int(seed),
+                     "reward_gain": float(reward.values[idx] - value[idx][ok[0]]),
+                     "judge_gain": float(judge.values[idx] - held[idx][ok[0]])})
+    return pd.DataFrame(rows, columns=columns).dropna().reset_index(drop=True)
 
 
 def image_pair(artifacts: pd.DataFrame, read: Callable[[str, str, str], Any]) -> tuple[Any, Any]:

@@ -13,18 +13,22 @@ observed reward (the family's pick), not the last. These are the reference code'
 
 Where this differs from the reference, and why:
 
-* The last evaluation before the budget ends takes no gradient (the reference's last iteration does not
-  step either): with 50 reward calls, 50 images and 49 updates, as there.
-* ``reference_dim`` (off by default) scales the learning rate by ``√(d / reference_dim)``: with clipping, a
-  step's length is about ``lr`` times a number below 2, so the paper's lr 5 is a step of a few percent of
-  ‖ε‖ ≈ √16384 at SD-Turbo's 4 x 64 x 64 latents, and most of ‖ε‖ ≈ 4 in a 16-dimensional latent.
-  ``reference_dim=16384`` keeps the paper's relative step at any ``d``.
+* Every scored image is differentiated, the last one too (the reference skips the last backward pass): 50
+  reward calls are 50 images and 50 gradients, of which the last is unused unless the budget is raised
+  later — then the cell goes on exactly as a fresh run at the larger budget would.
+* ``reference_dim`` (off by default) scales the learning rate by ``√(d / reference_dim)``: with the gradient
+  clipped to 0.1 and momentum 0.9, a step moves ε by at most ``lr`` in L2 (the momentum buffer stays within
+  0.1 / (1 - 0.9) = 1), so the paper's lr 5 is a step of up to 4 % of ‖ε‖ ≈ √16384 at SD-Turbo's 4 x 64 x 64
+  latents, and more than ‖ε‖ ≈ 4 in a 16-dimensional latent. ``reference_dim=16384`` keeps the paper's
+  relative step at any ``d``.
 * The regularizer is computed in float64 on the float32 noise (the reference: fp32 on fp16 latents).
 * ``init_samples`` / ``top_k`` (a hybrid the paper does not have): first score ``init_samples`` noises of the
-  cell's stream as best-of-N does, then run ReNO from the ``top_k`` best, all k chains in one batch per
-  iteration, each chain with its own momentum, until the budget ends.
-* A chain whose reward or gradient is not finite goes back to its best iterate with its momentum cleared
-  (the reference would stop with an error).
+  cell's stream as best-of-N does (with their gradients), then run ReNO from the ``top_k`` best — their first
+  step from the gradients already paid for, so no image is scored twice — all k chains in one batch per
+  iteration, each with its own momentum, until the budget ends.
+* A chain whose image fails (a reward or gradient that is not finite, a generator that raises) goes back to
+  its best iterate with its momentum cleared, or, with no finite iterate yet, starts again from the next
+  noise of the stream (the reference would stop with an error).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
-from workbench.families.noise.oracle import Oracle
+from workbench.families.noise.oracle import Oracle, RewardError
 from workbench.families.noise.solver import NoiseRun, NoiseSolver
 from workbench.solver import CellContext, solvers
 
@@ -127,79 +131,111 @@ class _ReNORun(NoiseRun):
         self.s, self.oracle = solver, oracle
         scale = math.sqrt(oracle.dim / solver.reference_dim) if solver.reference_dim else 1.0
         self.lr = solver.lr * scale
-        self.drawn = 0  # initial noises scored
+        self.drawn = 0  # the next noise of the cell's stream
         self.pool: list[tuple[float, int]] = []  # (observed, stream index) of the initial noises
+        self.grads: dict[int, Tensor] = {}  # their reward gradients, by stream index
         self.eps: Tensor | None = None  # k x *shape: the chains' current noises
         self.buf: Tensor | None = None  # their momentum
-        self.best_eps: Tensor | None = None  # each chain's best iterate, and its observed reward
+        self.best_eps: Tensor | None = None  # each chain's best iterate, and its observed reward (CPU)
         self.best_value: Tensor | None = None
         self.iteration = 0
 
     def step(self) -> None:
-        if self.drawn < self.s.init_samples:
+        if self.eps is None and self.drawn < self.s.init_samples:
             self._sample()
-        else:
-            if self.eps is None:
-                self._begin()
-            self._iterate()
+            return
+        if self.eps is None:
+            self._begin()
+        self._iterate()
 
     def _sample(self) -> None:
+        """Score (and differentiate: the chains' first step needs it) the next initial noises."""
         n = self.s.init_samples - self.drawn
         left = self.oracle.left()
         n = n if left is None else max(1, min(n, left))
-        values = self.oracle.value(self.oracle.sample(n, self.drawn))
-        self.pool += [(float(v), self.drawn + i) for i, v in enumerate(values.tolist())]
-        self.drawn += n
+        first, self.drawn = self.drawn, self.drawn + n  # a batch that fails is not drawn again
+        try:
+            values, grads = self.oracle.value_and_grad(self.oracle.sample(n, first))
+        except RewardError:
+            self.pool += [(math.nan, first + i) for i in range(n)]
+            raise
+        for i, v in enumerate(values.tolist()):
+            self.pool.append((float(v), first + i))
+            if math.isfinite(v):
+                self.grads[first + i] = grads[i]
 
     def _begin(self) -> None:
-        """The chains' starting noises: the best ``top_k`` of the initial ones, or the stream's first."""
-        if self.s.init_samples:
-            ranked = sorted((p for p in self.pool if math.isfinite(p[0])), key=lambda p: -p[0])
-            ranked += [p for p in self.pool if not math.isfinite(p[0])]
-            picks = [i for _, i in ranked[: self.s.top_k]]
-            self.eps = torch.cat([self.oracle.sample(1, i) for i in picks]).float()
-            self.best_value = torch.tensor([p for p, _ in ranked[: self.s.top_k]], dtype=torch.float64)
-            self.best_value = torch.nan_to_num(self.best_value, nan=-math.inf)
-        else:
-            self.eps = self.oracle.sample(1, 0).float()
-            self.best_value = torch.full((1,), -math.inf, dtype=torch.float64)
+        """The chains' starting noises: the best ``top_k`` initial ones (their first step taken with the
+        gradients already paid for, so no image is scored twice), or fresh noises of the stream."""
+        ranked = sorted((p for p in self.pool if math.isfinite(p[0])), key=lambda p: -p[0])[: self.s.top_k]
+        k = self.s.top_k
+        picked = [i for _, i in ranked]
+        fresh = list(range(self.drawn, self.drawn + k - len(picked)))
+        self.drawn += len(fresh)
+        self.eps = torch.cat([self.oracle.sample(1, i) for i in picked + fresh]).float()
         self.buf = torch.zeros_like(self.eps)
         self.best_eps = self.eps.clone()
+        self.best_value = torch.tensor([v for v, _ in ranked] + [-math.inf] * len(fresh), dtype=torch.float64)
+        if picked:
+            self._update(list(range(len(picked))), torch.stack([self.grads[i] for i in picked]))
+        self.grads.clear()
 
     def _iterate(self) -> None:
-        assert self.eps is not None and self.buf is not None and self.best_eps is not None
-        assert self.best_value is not None
+        assert self.eps is not None
         k = self.eps.shape[0]
         left = self.oracle.left()
         n = k if left is None else max(1, min(k, left))
-        if left is not None and left <= k:  # the budget's last images: scored, not differentiated
-            self._keep(self.oracle.value(self.eps[:n]).to("cpu", torch.float64), n)
-            return
-        values, grad = self.oracle.value_and_grad(self.eps)
+        chains = list(range(n))
+        try:
+            values, grad = self.oracle.value_and_grad(self.eps[:n])
+        except RewardError:
+            self._restart(chains)
+            raise
         values = values.to("cpu", torch.float64)
         self.iteration += 1
-        self._keep(values, k)
-        g = -grad.to(torch.float64)  # the loss is -R
+        self._keep(values, n)
+        good = [i for i in chains if math.isfinite(float(values[i]))]
+        if good:
+            self._update(good, grad[good])
+        self._restart([i for i in chains if i not in good])
+
+    def _update(self, chains: list[int], reward_grad: Tensor) -> None:
+        """One clipped (Nesterov) SGD step of ``chains`` on ``-R + λ reg``, given ``∇R`` at their noises."""
+        assert self.eps is not None and self.buf is not None
+        eps = self.eps[chains].to(torch.float64)
+        g = -reward_grad.to(eps)  # the loss is -R
         if self.s.reg_weight:
-            g = g + self.s.reg_weight * regularizer(self.eps)[1].to(g)
+            g = g + self.s.reg_weight * regularizer(eps)[1]
         if self.s.clip is not None:
             g = clip_norm(g, self.s.clip)
         m = self.s.momentum
-        buf = m * self.buf.to(torch.float64) + g
+        buf = m * self.buf[chains].to(torch.float64) + g
         direction = g + m * buf if self.s.nesterov else buf
-        eps = self.eps.to(torch.float64) - self.lr * direction
-        broken = ~torch.isfinite(values).to(self.eps.device)  # back to the chain's best, momentum cleared
-        shape = (k, *([1] * (self.eps.ndim - 1)))
-        self.eps = torch.where(broken.reshape(shape), self.best_eps, eps.to(self.eps.dtype))
-        self.buf = torch.where(broken.reshape(shape), torch.zeros_like(self.buf), buf.to(self.buf.dtype))
+        self.eps[chains] = (eps - self.lr * direction).to(self.eps.dtype)
+        self.buf[chains] = buf.to(self.buf.dtype)
+
+    def _restart(self, chains: list[int]) -> None:
+        """Chains whose image failed: back to their best iterate, momentum cleared; one with no finite best
+        yet starts again from the next noise of the stream."""
+        assert self.eps is not None and self.buf is not None and self.best_eps is not None
+        assert self.best_value is not None
+        for i in chains:
+            if math.isfinite(float(self.best_value[i])):
+                self.eps[i] = self.best_eps[i]
+            else:
+                self.eps[i] = self.oracle.sample(1, self.drawn)[0].to(self.eps.dtype)
+                self.best_eps[i] = self.eps[i]
+                self.drawn += 1
+            self.buf[i] = 0
 
     def _keep(self, values: Tensor, n: int) -> None:
         """Each of the first ``n`` chains' best iterate (strictly better observed rewards replace it)."""
         assert self.eps is not None and self.best_eps is not None and self.best_value is not None
-        better = torch.zeros(self.eps.shape[0], dtype=torch.bool)
-        better[:n] = torch.isfinite(values[:n]) & (values[:n] > self.best_value[:n])
-        self.best_value = torch.where(better, torch.nn.functional.pad(values[:n], (0, len(better) - n)), self.best_value)
-        self.best_eps[better.to(self.eps.device)] = self.eps[better.to(self.eps.device)]
+        for i in range(n):
+            v = float(values[i])
+            if math.isfinite(v) and v > float(self.best_value[i]):
+                self.best_value[i] = v
+                self.best_eps[i] = self.eps[i]
 
     def best(self) -> Tensor | None:
         """The best iterate over the chains (by observed reward), ``*shape``."""
@@ -208,13 +244,18 @@ class _ReNORun(NoiseRun):
         return self.best_eps[int(torch.argmax(self.best_value))]
 
     def state_dict(self) -> dict[str, Any]:
-        return {"drawn": self.drawn, "pool": list(self.pool), "eps": self.eps, "buf": self.buf,
-                "best_eps": self.best_eps, "best_value": self.best_value, "iteration": self.iteration}
+        return {"drawn": self.drawn, "pool": list(self.pool), "grads": dict(self.grads), "eps": self.eps,
+                "buf": self.buf, "best_eps": self.best_eps, "best_value": self.best_value,
+                "iteration": self.iteration}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        device = self.oracle.device
         self.drawn, self.pool, self.iteration = int(state["drawn"]), list(state["pool"]), int(state["iteration"])
-        self.eps, self.buf = state["eps"], state["buf"]
-        self.best_eps, self.best_value = state["best_eps"], state["best_value"]
+        self.grads = {int(i): g.to(device) for i, g in state.get("grads", {}).items()}
+        self.eps, self.buf, self.best_eps = (None if state[k] is None else state[k].to(device)
+                                             for k in ("eps", "buf", "best_eps"))
+        value = state["best_value"]
+        self.best_value = None if value is None else value.to("cpu", torch.float64)  # compared with CPU values
 
 
 __all__ = ["ReNO", "ReNOFromBest", "clip_norm", "regularizer"]
