@@ -22,6 +22,24 @@ from workbench.recorder import default_storage_url, open_storage
 from workbench.results import load_results
 
 
+def _labels(picture: Image.Image, problems: list[str], solvers: list[str], ds) -> Image.Image:
+    """The grid with the solvers' names above their column pairs and the conditions left of their rows."""
+    from PIL import ImageDraw
+
+    top, left = 18, 70
+    out = Image.new("RGB", (picture.width + left, picture.height + top), "white")
+    out.paste(picture, (left, top))
+    draw = ImageDraw.Draw(out)
+    col = (picture.width + 1) / len(solvers)
+    for i, s in enumerate(solvers):
+        draw.text((left + i * col + 2, 3), s, fill="black")
+    row = (picture.height + 1) / len(problems)
+    for j, p in enumerate(problems):
+        label = p.removeprefix("digits-noise-")
+        draw.text((3, top + j * row + row / 2 - 6), label, fill="black")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a study's run folder (holding its storage and results.nc)")
@@ -48,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             except KeyError:
                 continue
             pairs[(p, s)] = image_pair(cell_artifacts(trials), lambda *a: artifact_value(store, *a))
-    Image.fromarray(grid(pairs, problems, solvers, scale=args.scale)).save(args.out)
+    picture = Image.fromarray(grid(pairs, problems, solvers, scale=args.scale))
+    labelled = _labels(picture, problems, solvers, ds)
+    labelled.save(args.out)
     print(f"{args.out}: {len(problems)} conditions x {len(solvers)} solvers ({', '.join(solvers)}), seed {args.seed}")
     return 0
 
