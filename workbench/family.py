@@ -85,6 +85,22 @@ def last_step(ds: xr.Dataset, variable: str) -> xr.DataArray:
                         coords={d: ds[d].values for d in ("problem", "solver", "seed")})
 
 
+def at_incumbent(ds: xr.Dataset, variable: str, by: str, *, lowest: bool) -> xr.DataArray:
+    """``variable`` at each cell's incumbent: its successful step of lowest (``lowest``) or highest ``by``
+    (NaN for a cell with none). Families read their metrics there (the bilevel incumbent, a noise solver's
+    pick)."""
+    key = ds[by].transpose("problem", "solver", "seed", "step").values
+    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
+    arr = ds[variable].transpose("problem", "solver", "seed", "step").values
+    out = np.full(key.shape[:-1], np.nan)
+    for idx in np.ndindex(*key.shape[:-1]):
+        v = np.where(failed[idx] == 0, key[idx], np.nan)
+        if np.isfinite(v).any():
+            out[idx] = arr[idx][int(np.nanargmin(v) if lowest else np.nanargmax(v))]
+    return xr.DataArray(out, dims=("problem", "solver", "seed"),
+                        coords={d: ds[d].values for d in ("problem", "solver", "seed")})
+
+
 #: the scores every study has: its Dataset always holds ``best`` and ``regret``
 CORE_METRICS: tuple[Metric, ...] = (
     Metric("best", "final best value", lambda ds: _final(ds, "best", None), None, "↓ minimized, ↑ maximized"),
@@ -228,5 +244,5 @@ class Unregistered(Family):
         raise UnknownNameError(f"family {self.name!r} is not registered in this process")
 
 
-__all__ = ["CORE_METRICS", "Family", "Metric", "Page", "families", "family_for", "family_of", "find_family",
-           "last_step", "module_of"]
+__all__ = ["CORE_METRICS", "Family", "Metric", "Page", "at_incumbent", "families", "family_for", "family_of",
+           "find_family", "last_step", "module_of"]

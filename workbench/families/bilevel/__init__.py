@@ -34,7 +34,6 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 import xarray as xr
 from torch import Tensor
@@ -53,22 +52,14 @@ from workbench.families.bilevel.problem import (
     check_bilevel,
 )
 from workbench.families.bilevel.solver import BilevelRun, BilevelSolver, Iterate
-from workbench.family import Family, Metric, Page, families
+from workbench.family import Family, Metric, Page, at_incumbent, families
 from workbench.problem import Problem
 
 
 def at_best(ds: xr.Dataset, variable: str) -> xr.DataArray:
     """``variable`` at each cell's incumbent: the successful step of least upper-level loss (NaN for a cell
     with none). A gradient method's incumbent is usually its last step; a black-box solver's, its best query."""
-    value = ds["value"].transpose("problem", "solver", "seed", "step").values
-    arr = ds[variable].transpose("problem", "solver", "seed", "step").values
-    out = np.full(value.shape[:-1], np.nan)
-    for idx in np.ndindex(*value.shape[:-1]):
-        v = value[idx]
-        if np.isfinite(v).any():
-            out[idx] = arr[idx][int(np.nanargmin(v))]
-    return xr.DataArray(out, dims=("problem", "solver", "seed"),
-                        coords={d: ds[d].values for d in ("problem", "solver", "seed")})
+    return at_incumbent(ds, variable, "value", lowest=True)
 
 
 METRICS = (

@@ -56,7 +56,7 @@ from workbench.families.noise.problem import (
     weighted,
 )
 from workbench.families.noise.solver import NoiseRun, NoiseSolver
-from workbench.family import Family, Metric, Page, families
+from workbench.family import Family, Metric, Page, at_incumbent, families
 from workbench.problem import Problem
 
 log = logging.getLogger("workbench")
@@ -65,16 +65,7 @@ log = logging.getLogger("workbench")
 def at_pick(ds: xr.Dataset, variable: str) -> xr.DataArray:
     """``variable`` at each cell's pick: the successful step of highest observed reward (NaN for a cell with
     none)."""
-    observed = ds["observed"].transpose("problem", "solver", "seed", "step").values
-    failed = ds["failed"].transpose("problem", "solver", "seed", "step").values
-    arr = ds[variable].transpose("problem", "solver", "seed", "step").values
-    out = np.full(observed.shape[:-1], np.nan)
-    for idx in np.ndindex(*observed.shape[:-1]):
-        v = np.where(failed[idx] == 0, observed[idx], np.nan)
-        if np.isfinite(v).any():
-            out[idx] = arr[idx][int(np.nanargmax(v))]
-    return xr.DataArray(out, dims=("problem", "solver", "seed"),
-                        coords={d: ds[d].values for d in ("problem", "solver", "seed")})
+    return at_incumbent(ds, variable, "observed", lowest=False)
 
 
 METRICS = (
