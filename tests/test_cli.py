@@ -65,7 +65,7 @@ def test_run_report_and_list_end_to_end(tmp_path, cli_env):
     by_name = {line.split("  ")[0].strip(): line for line in lines}
     # listed by the name results carry ("hartmann6" above), the registered name beside it where it differs
     assert "hartmann6 (hartmann)" in by_name and "branin" in by_name and "offline-styblinskitang50" in by_name
-    assert "optimum 0 " in by_name["offline-ackley32"] and "-0 " not in problems.stdout
+    assert "optimum 0 " in by_name["offline-ackley32"] and "optimum -0 " not in problems.stdout
     assert "with m in (5, 7, 10) minima" in by_name["shekel10 (shekel)"] and "``" not in problems.stdout
     assert " dim 2 " in by_name["branin"] and " no space " in by_name["logreg-digits"]  # its steps are epochs
     from workbench.family import families

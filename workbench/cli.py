@@ -359,8 +359,8 @@ def _list(args: Any, console: Any) -> int:
         for name, cls in catalog.items():
             try:
                 p = cls()
-            except WorkbenchError as e:  # e.g. an offline task whose data is not installed: say so, list the rest
-                rows.append([name, f"unavailable: {e}"])
+            except WorkbenchError as e:  # an offline task whose data is not installed, a problem that needs a model
+                rows.append([name, str(getattr(cls, "family", "")), f"unavailable: {e}"])  # path: say so, list the rest
                 continue
             shown = p.name if p.name == name else f"{p.name} ({name})"
             shape = f"dim {p.space.dim}" if p.space.dim else "no space"  # e.g. training: its steps are epochs

@@ -26,7 +26,8 @@ def check_noise_problem(problem: Problem, n: int = 3) -> None:
     x = eps.clone().requires_grad_(True)
     images = problem.generate(x)
     assert images.ndim == 4 and images.shape[0] == n, f"{problem.name}: generate gives {tuple(images.shape)}"
-    assert float(images.min()) >= 0 and float(images.max()) <= 1, f"{problem.name}: images outside [0, 1]"
+    assert float(images.detach().min()) >= 0 and float(images.detach().max()) <= 1, \
+        f"{problem.name}: images outside [0, 1]"
     total, parts = weighted(problem.rewards, images, problem)
     for name, v in parts.items():
         assert v.shape == (n,) and bool(torch.isfinite(v).all()), f"{problem.name}: reward {name!r} gives {v}"
