@@ -194,8 +194,11 @@ def check_noise(problem: NoiseProblem, where: str) -> None:
 def weighted(rewards: Sequence[Reward], images: Tensor, problem: Any) -> tuple[Tensor, dict[str, Tensor]]:
     """``Σ wᵢ rᵢ(images)`` (``n``) and each reward's scores by name (a reward of weight 0 is still scored)."""
     parts = {r.name: r(images, problem).reshape(-1) for r in rewards}
-    total = sum(r.weight * parts[r.name] for r in rewards if r.weight != 0)
-    return total, parts  # type: ignore[return-value]
+    total = images.new_zeros(images.shape[0])
+    for r in rewards:
+        if r.weight != 0:
+            total = total + r.weight * parts[r.name]
+    return total, parts
 
 
 def norm_ratio(eps: Tensor) -> Tensor:
