@@ -16,7 +16,7 @@ from tests.conftest import trials_recorded, workbench_cmd
 from tests.families.noise.toy import Toy, brightness
 from workbench import Study
 from workbench.budget import Budget
-from workbench.errors import InvalidConfigError, InvalidProblemError, InvalidStudyError
+from workbench.errors import CapabilityError, InvalidConfigError, InvalidProblemError, InvalidStudyError
 from workbench.families.noise import Counter, NoiseProblem, NoisyReward, Oracle, Reward, at_pick
 from workbench.families.noise.problem import to_noise, to_unit
 from workbench.results import load_results
@@ -164,6 +164,23 @@ def test_a_cell_extended_to_a_larger_budget_goes_on_as_a_fresh_run_would(tmp_pat
             Runner(study, run_dir=tmp_path / name, device="cpu").run()
     grown, fresh = (load_results(tmp_path / n) for n in ("grown", "fresh"))
     np.testing.assert_allclose(grown["value"].values, fresh["value"].values, rtol=1e-6)
+
+
+def test_reno_optimizes_and_picks_by_its_own_reward_weights_while_the_records_keep_the_problem_s(tmp_path):
+    p = Toy(held_out=False, name="two-rewards")
+    p.rewards = (Reward("bright", brightness), Reward("dark", lambda images, q: -images.mean(dim=(1, 2, 3)), 0.5))
+    p.declare()
+    ds = run(Study("weights", problems=[p], solvers=[ReNO(lr=0.5, weights={"bright": 0.0}, name="dark-only")],
+                   seeds=[0], budget=Budget(reward_calls=6)), tmp_path)
+    cell = ds.sel(problem=p.name, solver="dark-only", seed=0)
+    np.testing.assert_allclose(cell["observed"].values, 0.5 * cell["reward_dark"].values, rtol=1e-5)
+    np.testing.assert_allclose(cell["value"].values, cell["reward_bright"].values + 0.5 * cell["reward_dark"].values,
+                               rtol=1e-5)
+    assert cell["reward_dark"].values[-1] > cell["reward_dark"].values[0]  # it climbed the reward it weighs
+    with pytest.raises(CapabilityError, match=r"rewards named \['nope'\]"):
+        run(Study("bad", problems=[p], solvers=[ReNO(weights={"nope": 1.0})], seeds=[0]), tmp_path)
+    with pytest.raises(InvalidConfigError, match=r"ReNO.weights\['dark'\] must be a finite number >= 0"):
+        ReNO(weights={"dark": -1.0})
 
 
 def test_solvers_never_see_held_out_rewards(tmp_path):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor
 
 from workbench.errors import SolverError, WorkbenchError
-from workbench.families.noise.problem import GENERATOR, GRADIENT, REWARD, NoiseProblem, weighted
+from workbench.families.noise.problem import GENERATOR, GRADIENT, REWARD, NoiseProblem, Reward, weighted
 
 
 class BudgetSpent(Exception):
@@ -97,23 +97,36 @@ class Oracle:
         same draws for every solver of a cell (uncounted: drawing noise is free)."""
         return self._problem.sample(n, self._seed, start).to(self.device)
 
-    def value(self, eps: Tensor) -> Tensor:
+    def value(self, eps: Tensor, weights: Mapping[str, float] | None = None) -> Tensor:
         """Observed rewards ``n`` of noises ``n x *shape`` (no gradient); NaN where the reward was not finite.
         A generator or reward that raises fails the whole call (:class:`RewardError`), its images recorded as
-        failed steps."""
+        failed steps. ``weights`` replaces the problem's weights of the rewards it names, in what the solver
+        observes (the records keep the problem's weighted reward)."""
         with torch.no_grad():
-            return self._score(eps, grad=False)[0]
+            return self._score(eps, grad=False, weights=weights)[0]
 
-    def value_and_grad(self, eps: Tensor) -> tuple[Tensor, Tensor]:
+    def value_and_grad(self, eps: Tensor, weights: Mapping[str, float] | None = None) -> tuple[Tensor, Tensor]:
         """Observed rewards ``n`` and the gradient of the (clean) weighted reward in each noise ``n x *shape``:
         each image's reward depends on its own noise only, so one backward pass gives every sample's. Where
-        the reward or its gradient is not finite, the value is NaN and the gradient 0."""
-        return self._score(eps, grad=True)
+        the reward or its gradient is not finite, the value is NaN and the gradient 0. ``weights``: as in
+        :meth:`value`, for the value and the gradient."""
+        return self._score(eps, grad=True, weights=weights)
 
-    def _score(self, eps: Tensor, *, grad: bool) -> tuple[Tensor, Tensor]:
+    def _objective(self, weights: Mapping[str, float] | None) -> tuple[Reward, ...]:
+        rewards = self._problem.rewards
+        if not weights:
+            return rewards
+        unknown = set(weights) - {r.name for r in rewards}
+        if unknown:
+            raise SolverError(f"weights name rewards {sorted(unknown)} the problem does not have "
+                              f"(its rewards: {[r.name for r in rewards]})")
+        return tuple(replace(r, weight=float(weights.get(r.name, r.weight))) for r in rewards)
+
+    def _score(self, eps: Tensor, *, grad: bool, weights: Mapping[str, float] | None = None) -> tuple[Tensor, Tensor]:
         n = int(eps.shape[0])
         if tuple(eps.shape[1:]) != self.shape:
             raise SolverError(f"noise of shape {tuple(eps.shape[1:])} given to an oracle of shape {self.shape}")
+        objective = self._objective(weights)
         self.counter.charge(**{REWARD: n, GENERATOR: n, GRADIENT: n if grad else 0})  # past a cap: spends nothing
         first = self.counter.reward_calls - n
         eps = eps.detach().clone()  # the ledger keeps these: a solver may update its noises in place
@@ -122,10 +135,11 @@ class Oracle:
             with torch.set_grad_enabled(grad):
                 images = self._problem.generate(x)
                 total, parts = weighted(self._problem.rewards, images, self._problem)
-                ok = torch.isfinite(total.detach())
+                seen = total if objective is self._problem.rewards else _combine(objective, parts, images)
+                ok = torch.isfinite(total.detach()) & torch.isfinite(seen.detach())
                 g = torch.zeros_like(x)
                 if grad and bool(ok.any()):
-                    g = torch.autograd.grad(total[ok].sum(), x)[0]
+                    g = torch.autograd.grad(seen[ok].sum(), x)[0]
         except Exception as e:
             reason = f"{type(e).__name__}: {e}"
             for i in range(n):
@@ -136,7 +150,8 @@ class Oracle:
             ok &= torch.isfinite(g.reshape(n, -1)).all(dim=1)
             g = torch.where(ok.reshape(n, *([1] * len(self.shape))), g, torch.zeros_like(g))
         clean = torch.where(ok, total.detach(), torch.full_like(total.detach(), float("nan"))).to(torch.float64).cpu()
-        observed = clean + self.noise(first, n)
+        seen = torch.where(ok, seen.detach(), torch.full_like(seen.detach(), float("nan"))).to(torch.float64).cpu()
+        observed = seen + self.noise(first, n)
         imgs = images.detach().float().cpu()
         for i in range(n):
             reason = None
@@ -161,6 +176,15 @@ class Oracle:
     def drain(self) -> list[Scored]:
         out, self.ledger = self.ledger, []
         return out
+
+
+def _combine(rewards: tuple[Reward, ...], parts: Mapping[str, Tensor], images: Tensor) -> Tensor:
+    """``Σ wᵢ rᵢ`` from each reward's scores already computed."""
+    total = images.new_zeros(images.shape[0])
+    for r in rewards:
+        if r.weight != 0:
+            total = total + r.weight * parts[r.name]
+    return total
 
 
 __all__ = ["BudgetSpent", "Counter", "Oracle", "RewardError", "Scored"]

@@ -44,6 +44,7 @@ from torch import Tensor
 from workbench.errors import InvalidConfigError
 from workbench.families.noise.oracle import Oracle, RewardError
 from workbench.families.noise.solver import NoiseRun, NoiseSolver
+from workbench.problem import Problem
 from workbench.solver import CellContext, solvers
 
 
@@ -92,6 +93,9 @@ class ReNO(NoiseSolver):
     init_samples: int = 0
     #: chains of the gradient phase, started from the best ``top_k`` of the initial noises
     top_k: int = 1
+    #: reward weights this solver optimizes and selects by, replacing the problem's for the rewards named
+    #: (the paper's weights are a method setting; the records keep the problem's weighted reward)
+    weights: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -109,12 +113,26 @@ class ReNO(NoiseSolver):
                                      f"with init_samples={self.init_samples}")
         if self.init_samples == 0 and self.top_k != 1:
             raise InvalidConfigError(f"{owner}.top_k must be 1 without initial samples, but got {self.top_k}")
+        for name, w in (self.weights or {}).items():
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w >= 0):
+                raise InvalidConfigError(f"{owner}.weights[{name!r}] must be a finite number >= 0, but got {w!r}")
         if self.reference_dim is not None and (isinstance(self.reference_dim, bool)
                                                or not isinstance(self.reference_dim, int) or self.reference_dim < 1):
             raise InvalidConfigError(f"{owner}.reference_dim must be an int >= 1 or None, but got {self.reference_dim!r}")
 
     def start(self, oracle: Oracle, cell: CellContext) -> NoiseRun:
         return _ReNORun(self, oracle)
+
+    def missing(self, problem: Problem) -> list[str]:
+        out = super().missing(problem)
+        if self.weights:
+            names = {r.name: r.weight for r in getattr(problem, "rewards", ())}
+            unknown = sorted(set(self.weights) - set(names))
+            if unknown:
+                out.append(f"rewards named {unknown} (its rewards: {sorted(names)}; {self.label!r} weighs them)")
+            elif not any(self.weights.get(n, w) > 0 for n, w in names.items()):
+                out.append(f"a reward of positive weight under {self.label!r}'s weights {dict(self.weights)}")
+        return out
 
 
 @solvers.register("reno-bon")
@@ -155,7 +173,7 @@ class _ReNORun(NoiseRun):
         n = n if left is None else max(1, min(n, left))
         first, self.drawn = self.drawn, self.drawn + n  # a batch that fails is not drawn again
         try:
-            values, grads = self.oracle.value_and_grad(self.oracle.sample(n, first))
+            values, grads = self.oracle.value_and_grad(self.oracle.sample(n, first), self.s.weights)
         except RewardError:
             self.pool += [(math.nan, first + i) for i in range(n)]
             raise
@@ -187,7 +205,7 @@ class _ReNORun(NoiseRun):
         n = k if left is None else max(1, min(k, left))
         chains = list(range(n))
         try:
-            values, grad = self.oracle.value_and_grad(self.eps[:n])
+            values, grad = self.oracle.value_and_grad(self.eps[:n], self.s.weights)
         except RewardError:
             self._restart(chains)
             raise
