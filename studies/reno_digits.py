@@ -10,7 +10,7 @@ best-of-N, random search and CMA-ES in the noise's quantiles, BO with a GP and w
 BNN kernel. Seeds 0-4 (the noise stream).
 ``RENO_NOISE`` = ``0.1`` / ``0.5`` makes every reward observed with Gaussian noise of that many times the
 reward's spread (scoring stays clean); ``RENO_LATENT`` = 64 uses a decoder with a 64-dimensional latent
-(default 16).
+(default 16); ``RENO_BOX`` = 3 limits the black-box view to ``|εᵢ| <= 3`` (problem names end in ``-box3``).
 
     OMP_NUM_THREADS=1 .venv/bin/workbench run studies/reno_digits.py --runs-dir runs --workers 2
     RENO_SOLVERS=bo-gp,bo-ibnn RENO_BUDGET=50 OMP_NUM_THREADS=1 \
@@ -37,7 +37,8 @@ from workbench.study import pick
 
 NOISE = float(os.environ.get("RENO_NOISE", 0))
 LATENT = int(os.environ.get("RENO_LATENT", 16))
-EDITS = [DigitsNoise(condition=(a, (a + 1) % 10), latent=LATENT) for a in range(10)]
+BOX = float(os.environ["RENO_BOX"]) if os.environ.get("RENO_BOX") else None
+EDITS = [DigitsNoise(condition=(a, (a + 1) % 10), latent=LATENT, box=BOX) for a in range(10)]
 PROBLEMS = [NoisyReward(p, NOISE, relative=True) for p in EDITS] if NOISE else EDITS
 SOLVERS = [
     ReNO(),

@@ -223,7 +223,7 @@ class DigitsNoise(NoiseProblem):
     """A conditional VAE decoder's latent noise, searched for an MLP's log-probability of a class."""
 
     def __init__(self, *, condition: int | tuple[int, int] = 0, latent: int = 16, smoothness: float = 0.0,
-                 model_seed: int = 0, name: str | None = None) -> None:
+                 model_seed: int = 0, box: float | None = None, name: str | None = None) -> None:
         if isinstance(condition, (tuple, list)):
             if len(condition) != 2:
                 raise InvalidProblemError(f"DigitsNoise.condition must be a class or a pair (a, b), but got {condition!r}")
@@ -242,9 +242,11 @@ class DigitsNoise(NoiseProblem):
         self.latent, self.smoothness, self.model_seed = latent, float(smoothness), model_seed
         self.shape = (latent,)
         edit = f"{source}to{target}" if source != target else f"{source}"
-        self.name = name or f"digits-noise-{edit}" + (f"-z{latent}" if latent != 16 else "")
+        self.box = box
+        self.name = name or (f"digits-noise-{edit}" + (f"-z{latent}" if latent != 16 else "")
+                             + (f"-box{box:g}" if box is not None else ""))
         self.params = {"condition": list(self.condition) if source != target else source, "latent": latent,
-                       "smoothness": self.smoothness, "model_seed": model_seed}
+                       "smoothness": self.smoothness, "model_seed": model_seed, "box": box}
         rewards = [Reward("classifier", _log_prob("reward"))]
         if self.smoothness > 0:
             rewards.append(Reward("smooth", _smooth, self.smoothness))

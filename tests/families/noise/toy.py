@@ -24,12 +24,12 @@ class Toy(NoiseProblem):
     """``G(ε) = sigmoid(W ε)`` as a 1 x 2 x 2 image; reward ``Σ target · G(ε)``; held out: darkness."""
 
     def __init__(self, *, dim: int = 6, seed: int = 0, delay: float = 0.0, name: str = "toy-noise",
-                 shape: tuple[int, ...] | None = None, held_out: bool = True) -> None:
+                 shape: tuple[int, ...] | None = None, held_out: bool = True, box: float | None = None) -> None:
         g = torch.Generator().manual_seed(seed)
         self.W = torch.randn(4, dim, generator=g) / dim**0.5
         self.target = torch.tensor([1.0, -1.0, 0.5, 2.0])
         self.shape = shape or (dim,)
-        self.condition, self.name, self.delay = "bright", name, delay
+        self.condition, self.name, self.delay, self.box = "bright", name, delay, box
         self.params = {"dim": dim, "seed": seed, "delay": delay}
         self.rewards = (Reward("bright", brightness),)
         self.held_out = (Reward("dark", darkness),) if held_out else ()

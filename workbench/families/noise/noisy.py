@@ -32,7 +32,7 @@ class NoisyReward(NoiseProblem):
             raise InvalidProblemError(f"NoisyReward.std must be a finite number >= 0, but got {std!r}")
         self.inner, self.std, self.relative = problem, float(std), bool(relative)
         self._noise_std: float | None = None if relative else float(std)
-        self.shape, self.condition = problem.shape, problem.condition
+        self.shape, self.condition, self.box = problem.shape, problem.condition, problem.box
         self.rewards = tuple(Reward(r.name, _on(problem, r), r.weight) for r in problem.rewards)
         self.held_out = tuple(Reward(r.name, _on(problem, r), r.weight) for r in problem.held_out)
         self.name = name or f"{problem.name}+noise{std:g}{'spread' if relative else ''}"

@@ -13,8 +13,9 @@ A :class:`NoiseProblem` is one condition (a prompt, a class label, an edit ``a -
 
 As a black box the problem is ``u -> R(Φ⁻¹(u))`` on the unit cube (``Φ`` the standard normal distribution
 function, coordinate-wise): a uniform draw of ``u`` is a Gaussian draw of ε, so random search in the space is
-best-of-N sampling, and BO or CMA-ES search the same distribution's quantiles. Every recorded step's row is
-its noise in that form.
+best-of-N sampling, and BO or CMA-ES search the same distribution's quantiles. ``box`` narrows that space to
+``|εᵢ| <= box`` (a truncated Gaussian for random search): a model-based search otherwise reaches for the
+cube's corners, noise no Gaussian draw gives. Every recorded step's row is its noise in that form.
 """
 
 from __future__ import annotations
@@ -79,11 +80,22 @@ class NoiseProblem(Problem):
     #: observed rewards as solvers see them (:class:`~workbench.families.noise.noisy.NoisyReward` adds noise)
     noise_std: float = 0.0
 
+    #: the black-box view searches each noise coordinate within ± this many standard deviations (its space
+    #: is ``[Φ(-box), Φ(box)]`` per coordinate); None: the whole distribution (``|ε| <= 8.2``)
+    box: float | None = None
+
     def declare(self, where: str | None = None) -> None:
         """Check the declaration (naming the field that is wrong) and make the space; call at the end of
         ``__init__``."""
-        self.space = Space(*[Real(f"u{i}", 0.0, 1.0) for i in range(_dim(self, where or f"problem {self.name!r}"))])
-        check_noise(self, where or f"problem {self.name!r}")
+        where = where or f"problem {self.name!r}"
+        box = self.box
+        if box is not None and (isinstance(box, bool) or not isinstance(box, (int, float))
+                                or not (math.isfinite(box) and box > 0)):
+            raise InvalidProblemError(f"{where}.box must be a number of standard deviations > 0 or None, but got {box!r}")
+        low, high = (0.0, 1.0) if box is None else (float(torch.special.ndtr(torch.tensor(-float(box), dtype=torch.float64))),
+                                                    float(torch.special.ndtr(torch.tensor(float(box), dtype=torch.float64))))
+        self.space = Space(*[Real(f"u{i}", low, high) for i in range(_dim(self, where))])
+        check_noise(self, where)
 
     @property
     def dim(self) -> int:
