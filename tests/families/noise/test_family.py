@@ -305,18 +305,18 @@ def test_noise_maps_to_the_unit_cube_and_back():
 def test_a_box_keeps_the_black_box_view_within_so_many_standard_deviations(tmp_path):
     p = Toy(box=1.0, name="boxed")
     assert float(p.space.bounds[0, 0]) == pytest.approx(0.158655, abs=1e-6)
-    ds = run(Study("box", problems=[p], solvers=["random", "optuna-cmaes"], seeds=[0], budget=Budget(reward_calls=10)),
-             tmp_path)
+    ds = run(Study("box", problems=[p], solvers=["random", "optuna-cmaes", ReNO(), BestOfN()], seeds=[0],
+                   budget=Budget(reward_calls=10)), tmp_path)
     import optuna
 
     from workbench.recorder import open_storage
 
     storage = open_storage(f"sqlite:///{tmp_path / 'box' / 'optuna.db'}")
-    for s in ("random", "optuna-cmaes"):
+    for s in ("random", "optuna-cmaes", "reno", "best-of-n"):  # ReNO's steps projected, best-of-N's draws clamped
         trials = optuna.load_study(study_name=f"box/boxed/{s}/0", storage=storage).get_trials()
         U = p.space.encode([p.space.from_optuna_params(t.params) for t in trials])
         assert float(to_noise(U, p.shape).abs().max()) <= 1.0 + 1e-9
-    assert int((ds["failed"] == 0).sum()) == 20
+    assert int((ds["failed"] == 0).sum()) == 40
     with pytest.raises(InvalidProblemError, match=r"\.box must be a number of standard deviations > 0"):
         Toy(box=0.0)
     assert NoisyReward(p, 0.1).space.bounds.tolist() == p.space.bounds.tolist()

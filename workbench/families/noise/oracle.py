@@ -79,6 +79,8 @@ class Oracle:
     def __init__(self, problem: NoiseProblem, counter: Counter, seed: int, device: torch.device) -> None:
         self._problem, self.counter, self._seed, self.device = problem, counter, int(seed), device
         self.shape = tuple(problem.shape)
+        #: the noise domain |εᵢ| <= box (None: unbounded); noises are clamped into it before they are scored
+        self.box: float | None = None if problem.box is None else float(problem.box)
         self.ledger: list[Scored] = []
 
     @property
@@ -93,9 +95,10 @@ class Oracle:
         return max(min(left), 0) if left else None
 
     def sample(self, n: int, start: int) -> Tensor:
-        """Noises ``start .. start + n - 1`` of the cell's seeded stream (``n x *shape``, on the device): the
-        same draws for every solver of a cell (uncounted: drawing noise is free)."""
-        return self._problem.sample(n, self._seed, start).to(self.device)
+        """Noises ``start .. start + n - 1`` of the cell's seeded stream (``n x *shape``, on the device; clamped
+        into the problem's box): the same draws for every solver of a cell (uncounted: drawing noise is free)."""
+        eps = self._problem.sample(n, self._seed, start).to(self.device)
+        return eps if self.box is None else eps.clamp(-self.box, self.box)
 
     def value(self, eps: Tensor, weights: Mapping[str, float] | None = None) -> Tensor:
         """Observed rewards ``n`` of noises ``n x *shape`` (no gradient); NaN where the reward was not finite.
@@ -130,6 +133,8 @@ class Oracle:
         self.counter.charge(**{REWARD: n, GENERATOR: n, GRADIENT: n if grad else 0})  # past a cap: spends nothing
         first = self.counter.reward_calls - n
         eps = eps.detach().clone()  # the ledger keeps these: a solver may update its noises in place
+        if self.box is not None:
+            eps = eps.clamp(-self.box, self.box)
         x = eps.to(self.device, torch.float32).requires_grad_(grad)
         try:
             with torch.set_grad_enabled(grad):

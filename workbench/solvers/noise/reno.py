@@ -229,7 +229,10 @@ class _ReNORun(NoiseRun):
         m = self.s.momentum
         buf = m * self.buf[chains].to(torch.float64) + g
         direction = g + m * buf if self.s.nesterov else buf
-        self.eps[chains] = (eps - self.lr * direction).to(self.eps.dtype)
+        moved = eps - self.lr * direction
+        if self.oracle.box is not None:  # projected onto the problem's noise domain
+            moved = moved.clamp(-self.oracle.box, self.oracle.box)
+        self.eps[chains] = moved.to(self.eps.dtype)
         self.buf[chains] = buf.to(self.buf.dtype)
 
     def _restart(self, chains: list[int]) -> None:
