@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import SolverError, WorkbenchError
-from workbench.families.noise.problem import GENERATOR, GRADIENT, REWARD, NoiseProblem, Reward, weighted
+from workbench.families.noise.problem import GENERATOR, GRADIENT, REWARD, NoiseProblem, Reward, combine, weighted
 
 
 class BudgetSpent(Exception):
@@ -140,7 +140,7 @@ class Oracle:
             with torch.set_grad_enabled(grad):
                 images = self._problem.generate(x)
                 total, parts = weighted(self._problem.rewards, images, self._problem)
-                seen = total if objective is self._problem.rewards else _combine(objective, parts, images)
+                seen = total if objective is self._problem.rewards else combine(objective, parts, images)
                 ok = torch.isfinite(total.detach()) & torch.isfinite(seen.detach())
                 g = torch.zeros_like(x)
                 if grad and bool(ok.any()):
@@ -181,15 +181,6 @@ class Oracle:
     def drain(self) -> list[Scored]:
         out, self.ledger = self.ledger, []
         return out
-
-
-def _combine(rewards: tuple[Reward, ...], parts: Mapping[str, Tensor], images: Tensor) -> Tensor:
-    """``Σ wᵢ rᵢ`` from each reward's scores already computed."""
-    total = images.new_zeros(images.shape[0])
-    for r in rewards:
-        if r.weight != 0:
-            total = total + r.weight * parts[r.name]
-    return total
 
 
 __all__ = ["BudgetSpent", "Counter", "Oracle", "RewardError", "Scored"]

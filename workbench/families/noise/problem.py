@@ -21,7 +21,7 @@ cube's corners, noise no Gaussian draw gives. Every recorded step's row is its n
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -206,11 +206,16 @@ def check_noise(problem: NoiseProblem, where: str) -> None:
 def weighted(rewards: Sequence[Reward], images: Tensor, problem: Any) -> tuple[Tensor, dict[str, Tensor]]:
     """``Σ wᵢ rᵢ(images)`` (``n``) and each reward's scores by name (a reward of weight 0 is still scored)."""
     parts = {r.name: r(images, problem).reshape(-1) for r in rewards}
+    return combine(rewards, parts, images), parts
+
+
+def combine(rewards: Sequence[Reward], parts: Mapping[str, Tensor], images: Tensor) -> Tensor:
+    """``Σ wᵢ rᵢ`` (``n``) from each reward's scores already computed (rewards of weight 0 left out)."""
     total = images.new_zeros(images.shape[0])
     for r in rewards:
         if r.weight != 0:
             total = total + r.weight * parts[r.name]
-    return total, parts
+    return total
 
 
 def norm_ratio(eps: Tensor) -> Tensor:
