@@ -81,15 +81,14 @@ def best_settings(ds: xr.Dataset, problem: str) -> dict[str, str]:
     return {method: best for method, best, _ in _best(sub, _groups(sub))}
 
 
-def table(ds: xr.Dataset, problem: str, thresholds: list[float]) -> str:
+def table(ds: xr.Dataset, problem: str, thresholds: list[float], per_epoch: float | None = None) -> str:
     sub = ds.sel(problem=problem)
     optimum = float(sub["optimum"])
     known = math.isfinite(optimum)
     target = sub["value"] - optimum if known else sub["value"]
     axes = [str(a) for a in ds["axis"].values]
-    per_epoch = None
     groups = _groups(sub)
-    for label in groups.get("sgd", []):
+    for label in groups.get("sgd", []) if per_epoch is None else []:
         calls = sub["cost"].sel(solver=label, axis="oracle_calls").values
         per_epoch = float(calls[0, 0])
         break
@@ -134,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results")
     parser.add_argument("--problems", default="")
     parser.add_argument("--thresholds", default="1e-2,1e-3")
+    parser.add_argument("--calls-per-epoch", type=float, default=None,
+                        help="SGD's calls per epoch, for the equal-calls columns of a part run without SGD")
     args = parser.parse_args(argv)
     try:
         ds = xr.load_dataset(args.results)
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     thresholds = [float(t) for t in args.thresholds.split(",") if t]
     for p in problems:
-        print(table(ds, p, thresholds))
+        print(table(ds, p, thresholds, args.calls_per_epoch))
         print()
     return 0
 
