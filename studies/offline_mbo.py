@@ -16,7 +16,7 @@ from workbench.study import pick
 PROBLEMS = ["tfbind8", "ehrlich-l32", "ehrlich-l128", "offline-ackley32", "offline-rosenbrock20",
             "offline-styblinskitang50"]
 SOLVERS = ["ga", "ga-mean", "ga-min", "ignite-ga", "ignite-ga-mean", "ignite-ga-min", "cmaes-surrogate",
-           "ignite-cmaes", "root", "bo-qei"]
+           "ignite-cmaes", "root", "bo-qei", "coms", "ram"]
 
 study = Study(
     name="offline-mbo",

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from workbench.errors import InvalidConfigError
+from workbench.errors import CapabilityError, InvalidConfigError
 from workbench.families.offline import OfflineProblem, OfflineSolver, generator, scoring
 from workbench.solver import CellContext
 from workbench.solvers import solvers
@@ -19,17 +19,28 @@ from workbench.solvers.offline import (
     ROOT,
     BridgeConfig,
     CMAESSurrogate,
+    COMs,
+    EditScorer,
     GradientAscent,
+    LocalSearch,
+    ModelBasedGA,
     NetEncoding,
     PosteriorMean,
+    RankingModel,
     Sharpness,
     SurrogateConfig,
+    Transitions,
     fit_surrogate,
     sharpness,
 )
 from workbench.solvers.offline.base import standardized
 from workbench.solvers.offline.cmaes import DIAGONAL_ABOVE
+from workbench.solvers.offline.coms import Conservatism
+from workbench.solvers.offline.ga import ascend
+from workbench.solvers.offline.rank import ranking_loss
 from workbench.space import Real, Sequence, Space
+from workbench.study import Study
+from workbench.runner import Runner
 
 K = 8
 TINY = SurrogateConfig(hidden=(16, 16), epochs=5, max_steps=40)
@@ -48,6 +59,11 @@ FAST: dict[str, dict] = {
     "root": TINY_ROOT,
     "bo-qei": dict(n_top=16, n_random=16, acquisition=AcquisitionConfig(acquisition="qlogei", mc_samples=8,
                                                                         num_restarts=1, raw_samples=8, maxiter=5)),
+    "coms": dict(particle_steps=3, solver_steps=5, surrogate=dataclasses.replace(TINY, activation="relu")),
+    "ram": dict(lists=20, list_length=16, search_steps=5,
+                surrogate=dataclasses.replace(TINY, activation="relu", batch_size=4)),
+    "local-search": dict(edits=3, surrogate=dataclasses.replace(TINY, members=2)),
+    "mbga": dict(particles=32, generations=3, surrogate=dataclasses.replace(TINY, members=2)),
 }
 
 
@@ -123,6 +139,10 @@ def test_every_offline_solver_has_fast_settings():
 def test_solver_proposes_k_designs_inside_the_space_seeded(name, problem):
     solver = fast(name)
     data = problem.dataset()
+    if solver.missing(problem):  # a solver that cannot run here says so when declared, and refuses to run
+        with pytest.raises(InvalidConfigError, match="Sequence and Categorical parameters only"):
+            solver.propose(data, K, cell(problem, 0))
+        return
     first = solver.propose(data, K, cell(problem, 0))
     assert first.shape == (K, problem.space.dim)
     assert bool(problem.space.contains(first).all())
@@ -214,3 +234,168 @@ def test_root_walk_in_the_span_matches_the_direct_gradient_steps():
     for _ in range(5):
         plain = plain + step[:, None] * few.value_and_grad(plain)[1]
     assert torch.equal(few.walk(Q[:, :50], step, 5), plain)
+
+
+class NoAC(OfflineProblem):
+    """Length-6 DNA sequences scored by their count of A and C; "A" is never followed by "C" in the visible
+    rows (they hold at most 3 of A and C), so a search that respects the learned transitions never writes it."""
+
+    name = "test-no-ac"
+
+    def __init__(self) -> None:
+        self.space = Space(Sequence("seq", 6, "ACGT"))
+        X = torch.cartesian_prod(*[torch.arange(4.0, dtype=torch.float64)] * 6)
+        has_ac = ((X[:, :-1] == 0) & (X[:, 1:] == 1)).any(1)
+        y = self.score(X)
+        keep = ~has_ac & (y <= 3)
+        self._X, self._y = X[keep], y[keep]
+
+    def score(self, X: Tensor) -> Tensor:
+        return (X <= 1).sum(-1).to(torch.float64)
+
+    def visible(self) -> tuple[Tensor, Tensor]:
+        return self._X, self._y
+
+    def score_range(self) -> tuple[float, float]:
+        return 0.0, 6.0
+
+
+def _has_ac(X: Tensor) -> Tensor:
+    return ((X[:, :-1] == 0) & (X[:, 1:] == 1)).any(1)
+
+
+def test_learned_transitions_are_the_seen_pairs_and_letters_allowed_agrees_with_them():
+    data = NoAC().dataset()
+    moves = Transitions(data.space, data.X)
+    (start, length, table), = moves.blocks
+    assert (start, length) == (0, 6) and not bool(table[0, 1]) and int(table.sum()) == 15
+    assert bool(moves.feasible(data.X).all())
+    rows = torch.tensor([[0, 2, 0, 3, 1, 1], [1, 1, 1, 1, 1, 0]])
+    allowed = moves.letters_allowed(rows)
+    for i in range(2):
+        for col in range(6):
+            assert torch.equal(allowed[i, col], moves.allowed_at(rows[i : i + 1], col)[0])
+            for v in range(4):
+                edited = rows[i].clone()
+                edited[col] = v
+                # allowed iff the edit creates no unseen pair next to it
+                new_pairs = [(edited[j], edited[j + 1]) for j in (col - 1, col) if 0 <= j < 5]
+                assert bool(allowed[i, col, v]) == all(bool(table[a, b]) for a, b in new_pairs)
+    assert bool(Transitions(data.space, data.X, learned=False).letters_allowed(rows).all())
+
+
+def test_edit_scorer_equals_the_surrogate_on_every_edited_design():
+    problem = Motif()
+    data = problem.dataset()
+    solver = LocalSearch(surrogate=dataclasses.replace(TINY, members=3), kappa=0.5)
+    fitted = solver.fit(data, cell(problem))
+    scorer = EditScorer(fitted, kappa=0.5, chunk=64)  # a small chunk: several pieces
+    rows = data.X[:7].long()
+    scores = scorer.score(rows)
+    for i in range(7):
+        edited = rows[i].repeat(20, 1)
+        edited[torch.arange(20), torch.arange(20) // 4] = torch.arange(20) % 4
+        direct = fitted.net(fitted.enc.encode(edited.double()))
+        expected = direct.mean(0) + 0.5 * direct.std(0)
+        torch.testing.assert_close(scores[i].reshape(-1), expected, atol=1e-5, rtol=1e-5)
+    own = scores[torch.arange(7)[:, None], torch.arange(5)[None, :], rows]  # writing the letter already there
+    torch.testing.assert_close(own, scorer.values(rows)[:, None].expand(7, 5), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["local-search", "mbga"])
+def test_sequence_searches_respect_the_learned_transitions_and_beat_the_visible_best(name):
+    problem = NoAC()
+    data = problem.dataset()
+    net = SurrogateConfig(hidden=(32, 32), members=2, epochs=40, max_steps=300, lr=3e-3)
+    options = dict(edits=6) if name == "local-search" else dict(particles=200, generations=15)
+    learned = solvers.get(name)(surrogate=net, **options)
+    X = learned.propose(data, 16, cell(problem))
+    assert not bool(_has_ac(X).any()), "a proposal holds a pair never seen in the visible data"
+    with scoring():
+        values = problem.oracle(X)
+    assert float(values.max()) > float(data.y.max())
+    free = solvers.get(name)(surrogate=net, feasibility="none", **options).propose(data, 16, cell(problem))
+    assert bool(_has_ac(free).any()), "without the learned transitions the search writes A before C"
+
+
+def test_local_search_climbs_at_most_edits_letters_from_its_start():
+    problem = NoAC()
+    data = problem.dataset()
+    net = SurrogateConfig(hidden=(32, 32), members=2, epochs=40, max_steps=300, lr=3e-3)
+    X = LocalSearch(surrogate=net, edits=2).propose(data, 8, cell(problem))
+    starts = data.X[torch.argsort(data.y, descending=True)[:8]]
+    changed = (X != starts).sum(1)
+    assert bool((changed <= 2).all()) and bool((changed > 0).any())
+    solver = LocalSearch(surrogate=net, edits=2)
+    fitted = solver.fit(data, cell(problem))
+    scorer = EditScorer(fitted)
+    assert bool((scorer.values(X) >= scorer.values(starts) - 1e-6).all())  # the acquisition never falls
+
+
+def test_mbga_proposes_distinct_designs_that_are_not_visible():
+    problem = NoAC()
+    data = problem.dataset()
+    X = ModelBasedGA(surrogate=SurrogateConfig(hidden=(16, 16), members=2, epochs=5, max_steps=40),
+                     particles=64, generations=4).propose(data, 16, cell(problem))
+    assert len({tuple(r.tolist()) for r in X}) == 16
+    visible = {tuple(r.tolist()) for r in data.X}
+    assert not any(tuple(r.tolist()) in visible for r in X)
+
+
+def test_sequence_searches_refuse_real_columns_before_any_cell_runs(tmp_path):
+    with pytest.raises(CapabilityError, match="local-search.*Sequence and Categorical parameters only"):
+        Runner(Study("s", problems=[Bowl()], solvers=["local-search"], seeds=[0]), run_dir=tmp_path).check()
+
+
+def test_coms_dual_step_raises_alpha_while_the_surrogate_overestimates():
+    problem = Bowl(dim=4, n=512)
+    data = problem.dataset()
+    Z = NetEncoding(data.space, data.X).encode(data.X)
+    y = standardized(data.y).float()
+    net = SurrogateConfig(hidden=(32, 32), activation="relu", epochs=60, max_steps=120, lr=3e-3)
+    tight = Conservatism(1, alpha=0.1, alpha_lr=0.05, tau=0.01, steps=10, lr=0.05, device=torch.device("cpu"))
+    loose = Conservatism(1, alpha=0.1, alpha_lr=0.05, tau=1e3, steps=10, lr=0.05, device=torch.device("cpu"))
+    fitted = fit_surrogate(net, Z, y, generator=torch.Generator().manual_seed(0), penalty=tight)
+    fit_surrogate(net, Z, y, generator=torch.Generator().manual_seed(0), penalty=loose)
+    assert float(tight.alpha) > 0.1 > float(loose.alpha)
+    plain = fit_surrogate(net, Z, y, generator=torch.Generator().manual_seed(0))
+
+    def overestimation(model):  # how much 10 ascent steps raise the prediction from the data
+        fixed = model.params
+        return float((model(ascend(lambda x: model(x, fixed), Z, 10, 0.05)) - model(Z)).mean())
+
+    assert overestimation(fitted) < 0.5 * overestimation(plain)
+
+
+def test_coms_defaults_follow_the_space():
+    assert COMs().settings(Motif().dataset()) == (2.0, 2.0, False)
+    assert COMs().settings(Bowl().dataset()) == (0.5, 0.05, True)
+    assert COMs(tau=1.0, particle_lr=0.1, standardize=True).settings(Motif().dataset()) == (1.0, 0.1, True)
+    with pytest.raises(InvalidConfigError, match=r"COMs\.surrogate\.sharpness"):
+        COMs(surrogate=SurrogateConfig(sharpness=Sharpness()))
+
+
+def test_ranking_losses_see_only_the_order_they_should():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(4, 30, generator=g)
+    shuffled = y[:, torch.randperm(30, generator=g)]
+    for loss in ("listnet", "rankcosine"):
+        assert float(ranking_loss(y + 3.0, y, loss)) == pytest.approx(float(ranking_loss(y, y, loss)), abs=1e-6)
+        assert float(ranking_loss(y, y, loss)) < float(ranking_loss(shuffled, y, loss))
+    assert float(ranking_loss(2.0 * y + 1.0, y, "rankcosine")) == pytest.approx(0.0, abs=1e-6)
+    assert float(ranking_loss(y, y, "mse")) == 0.0
+
+
+def test_ranking_model_orders_unseen_designs():
+    problem = Bowl(dim=4, n=1024)
+    data = problem.dataset()
+    solver = RankingModel(lists=200, list_length=32,
+                          surrogate=SurrogateConfig(hidden=(32, 32), activation="relu", epochs=30, batch_size=8, lr=3e-3))
+    fitted = solver.fit(data, cell(problem))
+    X = problem.space.sample(256, seed=11)
+    with scoring():
+        truth = problem.oracle(X)
+    pred = fitted.predict(fitted.enc.encode(X))
+    rank = lambda v: torch.argsort(torch.argsort(v)).double()  # noqa: E731
+    spearman = float(torch.corrcoef(torch.stack([rank(pred.double()), rank(truth)]))[0, 1])
+    assert spearman > 0.8, spearman

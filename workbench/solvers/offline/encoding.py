@@ -5,7 +5,7 @@
   one-hot**: ``p = soft * onehot + (1 - soft) / V``, ``log p`` less the first class's log-probability, so a
   column with ``V`` options takes ``V - 1`` features (Design-Bench's ``map_to_logits``, ``soft = 0.6``);
 * every feature is then standardized with the visible data's mean and standard deviation
-  (Design-Bench's ``map_normalize_x``).
+  (Design-Bench's ``map_normalize_x``), unless ``standardize=False`` (COMs' TFBind8 runs use the raw logits).
 
 Optimizers (gradient ascent, CMA-ES, the bridge of ROOT) move freely in these features; :meth:`decode`
 maps any point back into the space: the unit-cube part clamped and rounded where the column is discrete,
@@ -25,9 +25,10 @@ from workbench.space import Space
 class NetEncoding:
     """Maps native rows (``n x space.dim``) to standardized network features (``n x dim``) and back.
 
-    ``X`` (native rows) sets the standardization; ``soft`` is the one-hot softening of the logits."""
+    ``X`` (native rows) sets the standardization; ``soft`` is the one-hot softening of the logits;
+    ``standardize=False`` keeps the raw features (unit-cube columns, logits)."""
 
-    def __init__(self, space: Space, X: Tensor, *, soft: float = 0.6) -> None:
+    def __init__(self, space: Space, X: Tensor, *, soft: float = 0.6, standardize: bool = True) -> None:
         if not 0.0 < soft < 1.0:
             raise ValueError(f"NetEncoding.soft must be in (0, 1), but got soft={soft!r}")
         self.space = space
@@ -46,6 +47,10 @@ class NetEncoding:
         #: (native column, first feature column, number of options V) of every categorical column
         self.blocks: list[tuple[int, int, int]] = blocks
         self.dim = col
+        self.standardize = bool(standardize)
+        if not self.standardize:
+            self.mean, self.std = torch.zeros(self.dim, dtype=torch.float64), torch.ones(self.dim, dtype=torch.float64)
+            return
         raw = self.raw(X.to(torch.float64))
         self.mean = raw.mean(0)
         std = raw.std(0, unbiased=False) if raw.shape[0] > 1 else torch.ones(self.dim, dtype=torch.float64)

@@ -10,6 +10,7 @@ final points, decoded (logits to their argmax).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -41,13 +42,18 @@ class GradientAscent(SurrogateSolver):
 
     def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
         fitted = self.fit(data, cell)
-        x = fitted.starts(k).clone()
-        lr = self.lr * float(x.shape[1]) ** 0.5
-        for _ in range(self.steps):
-            x.requires_grad_(True)
-            (grad,) = torch.autograd.grad(fitted.predict(x).sum(), x)
-            x = (x + lr * grad).detach()
-        return fitted.enc.decode(x)
+        return fitted.enc.decode(ascend(fitted.predict, fitted.starts(k), self.steps, self.lr))
+
+
+def ascend(f: Callable[[Tensor], Tensor], x: Tensor, steps: int, lr: float) -> Tensor:
+    """``steps`` plain gradient steps ``x += lr * sqrt(d) * grad f(x)`` on every row of ``x`` (``n x d``)."""
+    step = lr * float(x.shape[-1]) ** 0.5
+    x = x.detach()
+    for _ in range(steps):
+        x.requires_grad_(True)
+        (grad,) = torch.autograd.grad(f(x).sum(), x)
+        x = (x + step * grad).detach()
+    return x
 
 
 @solvers.register("ga-mean")

@@ -22,6 +22,7 @@ The networks use the standard parameterization (PyTorch's default initialization
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -121,19 +122,31 @@ class MLPStack:
 
     def __call__(self, X: Tensor, params: list[Tensor] | None = None) -> Tensor:
         """``X``: ``N x d`` (shared by every member) or ``S x N x d`` -> predictions ``S x N``."""
+        return self.rest(self.first(X, params), params)
+
+    def first(self, X: Tensor, params: list[Tensor] | None = None) -> Tensor:
+        """The first layer's pre-activations ``S x N x h`` of ``X`` (``N x d`` or ``S x N x d``): linear in
+        ``X``, so a change of a few features changes them by that change times the first weights."""
         params = self.params if params is None else params
         h = X if X.ndim == 3 else X.expand(self.members, *X.shape)
-        last = len(params) // 2 - 1
-        for i in range(0, len(params), 2):
-            h = torch.baddbmm(params[i + 1], h, params[i])
-            if i // 2 < last:
-                h = self.act(h)
+        return torch.baddbmm(params[1], h, params[0])
+
+    def rest(self, H: Tensor, params: list[Tensor] | None = None) -> Tensor:
+        """Predictions ``S x N`` from the first layer's pre-activations ``H`` (``S x N x h``)."""
+        params = self.params if params is None else params
+        h = H
+        for i in range(2, len(params), 2):  # the activation follows every layer but the last
+            h = torch.baddbmm(params[i + 1], self.act(h), params[i])
         return h.squeeze(-1)
 
 
-def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: torch.Generator) -> MLPStack:
+def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: torch.Generator,
+                  penalty: Callable[[MLPStack, Tensor, Tensor], Tensor] | None = None) -> MLPStack:
     """Train an ensemble on features ``Z`` (``n x d``, float32, on the device) and standardized scores ``y``
-    (``n``). Every random choice (initialization, batch order) is drawn from ``generator``."""
+    (``n``). Every random choice (initialization, batch order) is drawn from ``generator``.
+
+    ``penalty(net, xb, predictions)`` (a minibatch ``S x B x d`` and the members' predictions ``S x B``)
+    returns a term per member (``S``) added to each member's loss, e.g. COMs' conservatism."""
     device = Z.device
     S, n = config.members, Z.shape[0]
     net = MLPStack(Z.shape[1], config.hidden, S, config.activation, generator, device)
@@ -150,8 +163,11 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
         j = step % per_epoch
         idx = order[:, j * batch : (j + 1) * batch]
         xb, yb = Z[idx], y[idx]
-        loss = ((net(xb) - yb) ** 2).mean(1).sum()  # each member its own mean squared error
-        grads = torch.autograd.grad(loss, net.params)
+        predictions = net(xb)
+        loss = ((predictions - yb) ** 2).mean(1)  # each member its own mean squared error
+        if penalty is not None:
+            loss = loss + penalty(net, xb, predictions)
+        grads = torch.autograd.grad(loss.sum(), net.params)
         if sharp is not None:
             extra, norm = _sharpness_gradient(net, xb, sharp, lam)
             grads = tuple(g + e for g, e in zip(grads, extra))
