@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from workbench.errors import CapabilityError, InvalidConfigError
-from workbench.families.offline import OfflineProblem, OfflineSolver, generator, scoring
+from workbench.families.offline import OfflineData, OfflineProblem, OfflineSolver, generator, scoring
 from workbench.solver import CellContext
 from workbench.solvers import solvers
 from workbench.solvers.bo import AcquisitionConfig
@@ -38,7 +38,7 @@ from workbench.solvers.offline.cmaes import DIAGONAL_ABOVE
 from workbench.solvers.offline.coms import Conservatism
 from workbench.solvers.offline.ga import ascend
 from workbench.solvers.offline.rank import ranking_loss
-from workbench.space import Real, Sequence, Space
+from workbench.space import Categorical, Real, Sequence, Space
 from workbench.study import Study
 from workbench.runner import Runner
 
@@ -237,8 +237,9 @@ def test_root_walk_in_the_span_matches_the_direct_gradient_steps():
 
 
 class NoAC(OfflineProblem):
-    """Length-6 DNA sequences scored by their count of A and C; "A" is never followed by "C" in the visible
-    rows (they hold at most 3 of A and C), so a search that respects the learned transitions never writes it."""
+    """Length-6 DNA sequences scored by their A at even and C at odd positions (ACACAC scores 6); "A" is never
+    followed by "C" in the visible rows (which score at most 2), so a search that respects the learned
+    transitions reaches 3 at most and never writes "AC", and one that does not goes for ACACAC."""
 
     name = "test-no-ac"
 
@@ -247,11 +248,11 @@ class NoAC(OfflineProblem):
         X = torch.cartesian_prod(*[torch.arange(4.0, dtype=torch.float64)] * 6)
         has_ac = ((X[:, :-1] == 0) & (X[:, 1:] == 1)).any(1)
         y = self.score(X)
-        keep = ~has_ac & (y <= 3)
+        keep = ~has_ac & (y <= 2)
         self._X, self._y = X[keep], y[keep]
 
     def score(self, X: Tensor) -> Tensor:
-        return (X <= 1).sum(-1).to(torch.float64)
+        return (X == torch.tensor([0.0, 1.0] * 3, dtype=X.dtype)).sum(-1).to(torch.float64)
 
     def visible(self) -> tuple[Tensor, Tensor]:
         return self._X, self._y
@@ -289,7 +290,7 @@ def test_edit_scorer_equals_the_surrogate_on_every_edited_design():
     data = problem.dataset()
     solver = LocalSearch(surrogate=dataclasses.replace(TINY, members=3), kappa=0.5)
     fitted = solver.fit(data, cell(problem))
-    scorer = EditScorer(fitted, kappa=0.5, chunk=64)  # a small chunk: several pieces
+    scorer = EditScorer(fitted, kappa=0.5, chunk=64)  # a small chunk: one design a piece
     rows = data.X[:7].long()
     scores = scorer.score(rows)
     for i in range(7):
@@ -300,6 +301,51 @@ def test_edit_scorer_equals_the_surrogate_on_every_edited_design():
         torch.testing.assert_close(scores[i].reshape(-1), expected, atol=1e-5, rtol=1e-5)
     own = scores[torch.arange(7)[:, None], torch.arange(5)[None, :], rows]  # writing the letter already there
     torch.testing.assert_close(own, scorer.values(rows)[:, None].expand(7, 5), atol=1e-5, rtol=1e-5)
+
+
+def test_edit_scorer_on_a_mixed_space_of_choices_and_sequences():
+    space = Space(Categorical("a", ["x", "y", "z"]), Sequence("s", 4, "ABCDE"), Categorical("one", ["only"]),
+                  Categorical("b", list("1234567")), Sequence("t", 3, "AB"))
+    g = torch.Generator().manual_seed(0)
+    X = torch.stack([torch.randint(int(n), (300,), generator=g) for n in [3, 5, 5, 5, 5, 1, 7, 2, 2, 2]], 1).double()
+    data = OfflineData(space=space, X=X, y=torch.randn(300, generator=g, dtype=torch.float64))
+    fitted = LocalSearch(surrogate=dataclasses.replace(TINY, members=3)).fit(data, CellContext(space=space, seed=0,
+                                                                                                device=torch.device("cpu")))
+    scorer = EditScorer(fitted, kappa=0.7, chunk=50)
+    rows = X[:4].long()
+    scores = scorer.score(rows)
+    sizes = torch.tensor([3, 5, 5, 5, 5, 1, 7, 2, 2, 2])
+    assert scores.shape == (4, 10, 7)
+    for i in range(4):
+        for col in range(10):
+            for v in range(7):
+                if v >= sizes[col]:
+                    assert scores[i, col, v] == float("-inf")
+                    continue
+                edited = rows[i : i + 1].clone()
+                edited[0, col] = v
+                direct = fitted.net(fitted.enc.encode(edited.double()))
+                expected = direct.mean(0) + 0.7 * direct.std(0)
+                torch.testing.assert_close(scores[i, col, v : v + 1], expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(InvalidConfigError, match="EditScorer needs a space of Sequence and Categorical"):
+        bowl = Bowl().dataset()
+        EditScorer(LocalSearch(surrogate=TINY).fit(bowl, cell(Bowl())))
+
+
+def test_sequence_search_options_fail_when_declared_naming_the_field():
+    for make, field in [(lambda: LocalSearch(feasibility="strict"), "feasibility"),
+                        (lambda: LocalSearch(edits=-1), "edits"),
+                        (lambda: LocalSearch(kappa=1.0, surrogate=TINY), "kappa"),
+                        (lambda: LocalSearch(kappa=1.0, aggregation="min"), "kappa"),
+                        (lambda: ModelBasedGA(survival=1.0), "survival"),
+                        (lambda: ModelBasedGA(mutation=0.0), "mutation"),
+                        (lambda: ModelBasedGA(particles=1), "particles"),
+                        (lambda: COMs(standardize="yes"), "standardize"),
+                        (lambda: COMs(tau=0.0), "tau"),
+                        (lambda: RankingModel(loss="lambdarank"), "loss"),
+                        (lambda: RankingModel(validation=1.0), "validation")]:
+        with pytest.raises(InvalidConfigError, match=rf"\.{field}\b"):
+            make()
 
 
 @pytest.mark.parametrize("name", ["local-search", "mbga"])
@@ -313,7 +359,7 @@ def test_sequence_searches_respect_the_learned_transitions_and_beat_the_visible_
     assert not bool(_has_ac(X).any()), "a proposal holds a pair never seen in the visible data"
     with scoring():
         values = problem.oracle(X)
-    assert float(values.max()) > float(data.y.max())
+    assert float(values.max()) == 3.0 > float(data.y.max())  # the best that avoids "AC"
     free = solvers.get(name)(surrogate=net, feasibility="none", **options).propose(data, 16, cell(problem))
     assert bool(_has_ac(free).any()), "without the learned transitions the search writes A before C"
 

@@ -13,6 +13,7 @@ from workbench.families.offline import OfflineData, OfflineSolver, generator
 from workbench.solver import CellContext
 from workbench.solvers.offline.encoding import NetEncoding
 from workbench.solvers.offline.surrogate import MLPStack, Sharpness, SurrogateConfig, aggregate, fit_surrogate
+from workbench.space import Space
 from workbench.validation import check_choice
 
 AGGREGATIONS = ("mean", "min")
@@ -60,12 +61,30 @@ class SurrogateSolver(OfflineSolver):
 
     def fit(self, data: OfflineData, cell: CellContext) -> Fitted:
         """Encode the visible data on the cell's device and train the surrogate on it."""
-        device = torch.device(cell.device)
-        enc = NetEncoding(data.space, data.X)
-        Z = enc.encode(data.X, device=device)
-        y = standardized(data.y.to(torch.float64)).to(device, torch.float32)
+        enc, Z, y = encoded(data, cell)
         net = fit_surrogate(self.surrogate, Z, y, generator=generator(cell, salt=1))
         return Fitted(enc, Z, y, net, self.aggregation)
+
+
+def encoded(data: OfflineData, cell: CellContext, *, standardize: bool = True) -> tuple[NetEncoding, Tensor, Tensor]:
+    """The visible data as the networks see it, on the cell's device: the encoding, its float32 features and
+    the standardized float32 scores."""
+    device = torch.device(cell.device)
+    enc = NetEncoding(data.space, data.X, standardize=standardize)
+    Z = enc.encode(data.X, device=device)
+    y = standardized(data.y.to(torch.float64)).to(device, torch.float32)
+    return enc, Z, y
+
+
+def best_rows(data: OfflineData, k: int) -> Tensor:
+    """The native rows of the ``k`` best visible designs, best first (cycled when fewer are visible)."""
+    order = torch.argsort(data.y, descending=True)
+    return data.X[order[torch.arange(k) % order.numel()]]
+
+
+def letters_only(space: Space) -> bool:
+    """Every column of ``space`` is a letter of a ``Sequence`` or a ``Categorical`` choice."""
+    return set(space.column_kinds) == {"categorical"}
 
 
 def ignite(members: int = 1) -> SurrogateConfig:

@@ -12,7 +12,10 @@ to others (an Ehrlich function scores a sequence with a banned transition 0). Th
 transitions off the visible data — every pair of adjacent letters seen in a visible sequence is allowed, every
 unseen pair is not — and never writes an unseen pair. That is a model of the feasible set learned from the
 data alone (the oracle stays hidden); it errs on the safe side: a pair that is allowed but never seen is
-avoided. ``feasibility="none"`` lets every letter go anywhere (holo-bench's GA does so).
+avoided. It takes every visible sequence for a feasible one, as the tasks here are (their visible rows are
+samples of the Ehrlich transition model, or every 8-mer for TFBind8); a data set that also holds infeasible
+sequences would teach their pairs as allowed. ``feasibility="none"`` lets every letter go anywhere
+(holo-bench's GA does so).
 
 Scoring every single-letter edit of a design would cost a forward pass per edit; the first layer of the MLPs is
 linear in the features and an edit changes one column's block of them, so each edit's first-layer
@@ -32,7 +35,8 @@ from workbench.families.offline import OfflineData, generator
 from workbench.problem import Problem
 from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.offline.base import Fitted, SurrogateSolver, ensemble
+from workbench.solvers.offline.base import Fitted, SurrogateSolver, best_rows, ensemble, letters_only
+from workbench.solvers.offline.encoding import options
 from workbench.solvers.offline.surrogate import SurrogateConfig
 from workbench.space import Sequence, Space
 from workbench.validation import check_choice, check_int, check_number
@@ -40,12 +44,7 @@ from workbench.validation import check_choice, check_int, check_number
 FEASIBILITY = ("learned", "none")
 
 
-def discrete_only(problem: Problem) -> list[str]:
-    """``["a space of letters and choices only ..."]`` when ``problem``'s space has a real or integer column."""
-    kinds = set(getattr(getattr(problem, "space", None), "column_kinds", ()) or ())
-    if kinds and kinds != {"categorical"}:
-        return ["a space of Sequence and Categorical parameters only (it has real or integer columns)"]
-    return []
+NEEDS = "a space of Sequence and Categorical parameters only (it has real or integer columns)"
 
 
 class Transitions:
@@ -53,7 +52,7 @@ class Transitions:
     the rows ``X`` (``learned=True``), or every pair. Columns of ``Categorical`` parameters are free."""
 
     def __init__(self, space: Space, X: Tensor, *, learned: bool = True) -> None:
-        self.sizes = (space.bounds[1] - space.bounds[0]).long() + 1
+        self.sizes = options(space)
         self.dim = space.dim
         #: per Sequence parameter: (first column, length, allowed V x V boolean table)
         self.blocks: list[tuple[int, int, Tensor]] = []
@@ -119,11 +118,14 @@ class EditScorer:
     ``score(rows)`` -> ``n x dim x Vmax`` acquisition values (``-inf`` where the letter is not an option);
     ``values(rows)`` -> ``n`` acquisition values of the rows themselves."""
 
-    def __init__(self, fitted: Fitted, kappa: float = 0.0, *, chunk: int = 1 << 14) -> None:
+    def __init__(self, fitted: Fitted, kappa: float = 0.0, *, chunk: int = 5 * 256 << 14) -> None:
         enc, net = fitted.enc, fitted.net
         space = enc.space
+        if not letters_only(space):
+            raise InvalidConfigError(f"EditScorer needs {NEEDS}")
+        #: ``chunk``: how many first-layer pre-activations (members x edits x width) one piece holds
         self.fitted, self.kappa, self.chunk = fitted, float(kappa), int(chunk)
-        self.sizes = (space.bounds[1] - space.bounds[0]).long() + 1
+        self.sizes = options(space)
         self.vmax = int(self.sizes.max())
         W = net.params[0]  # S x d x H
         device = W.device
@@ -143,6 +145,7 @@ class EditScorer:
         self.valid = (torch.arange(self.vmax)[None, :] < self.sizes[:, None]).to(device)  # C x Vmax
 
     def _acquire(self, predictions: Tensor) -> Tensor:
+        """Members' predictions ``S x N`` -> the aggregated prediction, or mean + kappa * std when kappa != 0."""
         if predictions.shape[0] == 1 or self.kappa == 0.0:
             return predictions.mean(0) if self.fitted.aggregation == "mean" else predictions.min(0).values
         return predictions.mean(0) + self.kappa * predictions.std(0)
@@ -150,8 +153,9 @@ class EditScorer:
     def values(self, rows: Tensor) -> Tensor:
         """Acquisition values of native rows (``n x dim``)."""
         device = self.D.device
+        per = max(1, self.chunk // (8 * self.D.shape[0] * self.D.shape[3]))
         out = [self._acquire(self.fitted.net(self.fitted.enc.encode(r.double(), device=device)))
-               for r in rows.split(max(1, self.chunk // 8))]
+               for r in rows.split(per)]
         return torch.cat(out).cpu()
 
     def score(self, rows: Tensor) -> Tensor:
@@ -163,7 +167,7 @@ class EditScorer:
         base = net.first(self.fitted.enc.encode(rows.double(), device=device))  # S x n x H
         own = self.D[:, torch.arange(C, device=device)[None, :], rows]  # S x n x C x H
         out = torch.empty(n, C, V, device=device)
-        per = max(1, self.chunk // (C * V))
+        per = max(1, self.chunk // (C * V * S * H))
         for i in range(0, n, per):
             j = slice(i, i + per)
             m = base[:, j].shape[1]
@@ -177,8 +181,7 @@ class _SequenceSearch(SurrogateSolver):
     """Options shared by the sequence-space searches."""
 
     surrogate: SurrogateConfig = field(default_factory=ensemble)
-    aggregation: str = "mean"
-    #: acquisition = ensemble mean + kappa * ensemble standard deviation (0: the mean; < 0: pessimistic)
+    #: acquisition = ensemble mean + kappa * ensemble standard deviation (0: the ``aggregation``; < 0: pessimistic)
     kappa: float = 0.0
     #: "learned" (write only adjacent letters seen in the visible data) or "none"
     feasibility: str = "learned"
@@ -186,14 +189,20 @@ class _SequenceSearch(SurrogateSolver):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_number(self, "kappa", self.kappa)
+        if self.kappa != 0.0 and (self.surrogate.members < 2 or self.aggregation != "mean"):
+            raise InvalidConfigError(
+                f"{type(self).__name__}.kappa must be 0 unless the surrogate is an ensemble (members >= 2) aggregated "
+                f"by its mean, but got kappa={self.kappa!r} with members={self.surrogate.members}, "
+                f"aggregation={self.aggregation!r}")
         check_choice(self, "feasibility", self.feasibility, FEASIBILITY)
 
     def missing(self, problem: Problem) -> list[str]:
-        return super().missing(problem) + discrete_only(problem)
+        space = getattr(problem, "space", None)
+        return super().missing(problem) + ([] if space is None or letters_only(space) else [NEEDS])
 
     def prepare(self, data: OfflineData, cell: CellContext) -> tuple[Fitted, EditScorer, Transitions]:
-        if set(data.space.column_kinds) != {"categorical"}:
-            raise InvalidConfigError(f"{self.label!r} searches letters and choices: it needs {discrete_only(data)[0]}")
+        if not letters_only(data.space):
+            raise InvalidConfigError(f"{self.label!r} searches letters and choices: it needs {NEEDS}")
         fitted = self.fit(data, cell)
         return fitted, EditScorer(fitted, self.kappa), Transitions(data.space, data.X,
                                                                   learned=self.feasibility == "learned")
@@ -204,7 +213,9 @@ class _SequenceSearch(SurrogateSolver):
 class LocalSearch(_SequenceSearch):
     """Steepest ascent over single-letter edits, one chain from each of the ``k`` best visible designs: each
     round every allowed edit of every chain is scored and each chain takes its best one if it raises the
-    acquisition, for at most ``edits`` rounds (so a proposal is at most ``edits`` letters from its start)."""
+    acquisition, for at most ``edits`` rounds (so a proposal is at most ``edits`` letters from its start). As
+    with gradient ascent from the best designs, proposals are not made distinct: two chains may meet, and a
+    chain with no improving edit proposes its start."""
 
     #: at most this many edits per chain
     edits: int = 8
@@ -215,8 +226,7 @@ class LocalSearch(_SequenceSearch):
 
     def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
         fitted, scorer, moves = self.prepare(data, cell)
-        order = torch.argsort(data.y, descending=True)
-        rows = data.X[order[torch.arange(k) % order.numel()]].long()
+        rows = best_rows(data, k).long()
         value = scorer.values(rows)
         for _ in range(self.edits):
             scores = scorer.score(rows)
@@ -269,16 +279,19 @@ class ModelBasedGA(_SequenceSearch):
         p_mut = self.mutation if self.mutation is not None else min(1.0, 1.1 / C)
         p_rec = self.recombine if self.recombine is not None else min(1.0, 1.1 / C)
         keep = max(2, int(round(self.survival * n)))
-        order = torch.argsort(data.y, descending=True)
-        pop = data.X[order[torch.arange(n) % order.numel()]].long()
-        seen: dict[bytes, float] = {}
-        visible = {bytes(r.numpy().astype("int16").tobytes()) for r in data.X.long()}
-        for _ in range(self.generations):
+        pop = best_rows(data, n).long()
+        seen: dict[tuple[int, ...], float] = {}
+        visible = {tuple(r) for r in data.X.long().tolist()}
+
+        def remember(pop: Tensor) -> Tensor:  # the novel designs and their best acquisition; returns it
             value = scorer.values(pop)
-            for row, v in zip(pop, value.tolist()):
-                key = bytes(row.numpy().astype("int16").tobytes())
-                if key not in visible and v > seen.get(key, float("-inf")):
-                    seen[key] = v
+            for row, v in zip(map(tuple, pop.tolist()), value.tolist()):
+                if row not in visible and v > seen.get(row, float("-inf")):
+                    seen[row] = v
+            return value
+
+        for _ in range(self.generations):
+            value = remember(pop)
             survivors = pop[torch.argsort(value, descending=True)[:keep]]
             a = survivors[torch.randint(keep, (n - keep,), generator=g)]
             b = survivors[torch.randint(keep, (n - keep,), generator=g)]
@@ -286,16 +299,12 @@ class ModelBasedGA(_SequenceSearch):
             if self.feasibility == "learned":  # a child with an unseen junction keeps its second parent
                 children = torch.where(moves.feasible(children)[:, None], children, b)
             pop = self._mutate(torch.cat([survivors, children]), p_mut, moves, g)
-        value = scorer.values(pop)
-        for row, v in zip(pop, value.tolist()):
-            key = bytes(row.numpy().astype("int16").tobytes())
-            if key not in visible and v > seen.get(key, float("-inf")):
-                seen[key] = v
+        remember(pop)
         best = sorted(seen.items(), key=lambda kv: -kv[1])[:k]
-        rows = [torch.frombuffer(bytearray(key), dtype=torch.int16).long() for key, _ in best]
-        while len(rows) < k:  # fewer novel designs than asked for: the best visible ones fill the batch
-            rows.append(data.X[order[len(rows) % order.numel()]].long())
-        return torch.stack(rows).to(torch.float64)
+        rows = [torch.tensor(row, dtype=torch.float64) for row, _ in best]
+        if len(rows) < k:  # fewer novel designs than asked for: the best visible ones fill the batch
+            rows += list(best_rows(data, k - len(rows)).to(torch.float64))
+        return torch.stack(rows)
 
     @staticmethod
     def _mutate(pop: Tensor, p: float, moves: Transitions, g: torch.Generator) -> Tensor:

@@ -22,6 +22,11 @@ from torch import Tensor
 from workbench.space import Space
 
 
+def options(space: Space) -> Tensor:
+    """The number of values of every native column (meaningful for the discrete ones)."""
+    return (space.bounds[1] - space.bounds[0]).long() + 1
+
+
 class NetEncoding:
     """Maps native rows (``n x space.dim``) to standardized network features (``n x dim``) and back.
 
@@ -34,7 +39,7 @@ class NetEncoding:
         self.space = space
         self.soft = float(soft)
         numeric, blocks, col = [], [], 0
-        sizes = (space.bounds[1] - space.bounds[0]).long() + 1
+        sizes = options(space)
         for j, kind in enumerate(space.column_kinds):
             if kind == "categorical":
                 blocks.append((j, col, int(sizes[j])))
