@@ -251,7 +251,14 @@ class ModelBasedGA(_SequenceSearch):
     rest with children of two survivors (each letter from the first parent with probability ``recombine``,
     else from the second) and mutates every particle (each letter redrawn with probability ``mutation``,
     among the letters the learned transitions allow there). Proposals: the ``k`` distinct designs with the
-    highest acquisition seen over all ``generations`` that are not visible designs."""
+    highest acquisition seen over all ``generations`` that are not visible designs.
+
+    Differences from holo-bench's GA, which queries the function itself: the population starts from the best
+    visible designs (holo: copies of one sample of the transition model); exactly the top ``survival`` share
+    survives (holo also keeps ties at the cut); a mutation draws among the allowed letters (holo: any letter).
+    The sizes follow the model-based use rather than holo's paper runs (10^6 particles, survival 10^-4, up to 512
+    generations, on the true function): 1,000 particles and survival 0.1 as the LLOME pipeline's GA, 32
+    generations as LaMBO's model-based GA."""
 
     #: population size
     particles: int = 1000
