@@ -210,9 +210,9 @@ def test_status_shows_cells_and_hides_the_password(server, tmp_path, cli_env):
     assert PASSWORD not in out.stdout + out.stderr
 
 
-def test_load_eight_workers_two_hundred_cells(server, tmp_path, cli_env):
+def test_load_eight_workers_eighty_cells(server, tmp_path, cli_env):
     url = server.new_database()
-    study = write_study(tmp_path, name="load", seeds=200, budget=3)
+    study = write_study(tmp_path, name="load", seeds=80, budget=3)
     t0 = time.time()
     out = subprocess.run(
         workbench_cmd() + ["run", study, "--workers", "8", "--quiet"],
@@ -220,9 +220,9 @@ def test_load_eight_workers_two_hundred_cells(server, tmp_path, cli_env):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     trials = cell_trials(url, "load")
-    assert_exactly_budget(trials, 200, 3)
+    assert_exactly_budget(trials, 80, 3)
     owners = collections.Counter(len({t.user_attrs["worker"] for t in ts}) for ts in trials.values())
-    assert owners == {1: 200}, "a cell was run by more than one worker"
+    assert owners == {1: 80}, "a cell was run by more than one worker"
     workers = {t.user_attrs["worker"] for ts in trials.values() for t in ts}
     assert len(workers) >= 2
-    print(f"8 workers, 200 cells x 3 evaluations: {time.time() - t0:.1f} s, {len(workers)} workers ran cells")
+    print(f"8 workers, 80 cells x 3 evaluations: {time.time() - t0:.1f} s, {len(workers)} workers ran cells")
