@@ -1,0 +1,22 @@
+"""ROOT beside gradient ascent on the 5-network ensemble on four more transcription factors of the TFBind8
+tables (the default factor, SIX6_REF_R1, is in studies/offline_mbo.py), 8 seeds, 128 candidates per seed.
+
+    .venv/bin/workbench run studies/offline_tfbind8_factors.py --runs-dir runs --workers 2
+    .venv/bin/python scripts/offline_table.py runs/offline-tfbind8-factors/results.nc
+
+``OFFLINE_TF_PROBLEMS``, ``OFFLINE_TF_SOLVERS`` and ``OFFLINE_TF_SEEDS`` (comma-separated) run a part.
+"""
+
+from problems.offline import TFBind8
+from workbench import Study
+from workbench.study import pick
+
+FACTORS = ["CRX_REF_R1", "HESX1_REF_R1", "NKX2-5_REF_R1", "PAX3_REF_R1"]
+
+study = Study(
+    name="offline-tfbind8-factors",
+    problems=pick("OFFLINE_TF_PROBLEMS", [TFBind8(f, name=f"tfbind8-{f}") for f in FACTORS], name=lambda p: p.name),
+    solvers=pick("OFFLINE_TF_SOLVERS", ["root", "ga-mean"]),
+    seeds=[int(s) for s in pick("OFFLINE_TF_SEEDS", range(8))],
+    budget=128,
+)
