@@ -3,6 +3,7 @@ function works with it.
 
 =========================  =====================================================================
 ``GPSurrogate``            exact GP, BoTorch ``SingleTaskGP`` defaults, marginal likelihood
+``LightGPSurrogate``       exact GP written for the BO loop: Matérn-5/2 ARD, fitted scale, MAP with priors
 ``DKLSurrogate``           deep kernel learning: MLP features into a Matérn-5/2 kernel
 ``IBNNSurrogate``          GP with the infinite-width BNN kernel
 ``EnsembleSurrogate``      deep ensemble of MAP networks
@@ -21,6 +22,7 @@ from workbench.models.gp import GPSurrogate
 from workbench.models.hmc import HMCSurrogate
 from workbench.models.ibnn import IBNNSurrogate
 from workbench.models.laplace import LaplaceSurrogate
+from workbench.models.light_gp import LightGPSurrogate
 from workbench.models.sampled import SampledFunctionModel
 from workbench.models.sghmc import SGHMCSurrogate
 from workbench.models.sgntk import NNGPSignSurrogate, SGNTKSurrogate
@@ -33,6 +35,7 @@ __all__ = [
     "HMCSurrogate",
     "IBNNSurrogate",
     "LaplaceSurrogate",
+    "LightGPSurrogate",
     "NNGPSignSurrogate",
     "SGHMCSurrogate",
     "SGNTKSurrogate",
