@@ -14,6 +14,7 @@ from workbench.solvers.bo.solver import (
     BoSGHMC,
     BoSGNTK,
 )
+from workbench.solvers.bo.turbo import BoTuRBO
 
 __all__ = ["AcquisitionConfig", "BayesOpt", "BayesOptRun", "BoDKL", "BoEnsemble", "BoGP", "BoHMC", "BoIBNN",
-           "BoLaplace", "BoNNGPSign", "BoSGHMC", "BoSGNTK"]
+           "BoLaplace", "BoNNGPSign", "BoSGHMC", "BoSGNTK", "BoTuRBO"]
