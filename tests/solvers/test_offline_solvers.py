@@ -12,6 +12,7 @@ from torch import Tensor
 
 from workbench.errors import CapabilityError, InvalidConfigError
 from workbench.families.offline import OfflineData, OfflineProblem, OfflineSolver, generator, scoring
+from workbench.runner import Runner
 from workbench.solver import CellContext
 from workbench.solvers import solvers
 from workbench.solvers.bo import AcquisitionConfig
@@ -40,7 +41,6 @@ from workbench.solvers.offline.ga import ascend
 from workbench.solvers.offline.rank import ranking_loss
 from workbench.space import Categorical, Real, Sequence, Space
 from workbench.study import Study
-from workbench.runner import Runner
 
 K = 8
 TINY = SurrogateConfig(hidden=(16, 16), epochs=5, max_steps=40)
