@@ -79,18 +79,29 @@ def test_same_seed_same_proposals():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-def test_a_failed_gp_fit_falls_back_and_the_run_goes_on(monkeypatch, caplog):
+@pytest.mark.parametrize("surrogate", ["light-gp", "gp"])
+def test_a_failed_gp_fit_falls_back_and_the_run_goes_on(monkeypatch, caplog, surrogate):
     import workbench.models.gp as gp
+    import workbench.models.light_gp as light_gp
+    from workbench.models import GPSurrogate
 
     def broken(*args, **kwargs):
         raise FitError("NotPSDError: forced for the test")
 
+    def broken_minimize(*args, **kwargs):
+        raise RuntimeError("linalg.cholesky: forced for the test")
+
     monkeypatch.setattr(gp, "fit_gpytorch_mll", broken)
+    monkeypatch.setattr(light_gp.scipy.optimize, "minimize", broken_minimize)
+    solver = BoGP(**FAST) if surrogate == "light-gp" else BoGP(surrogate=GPSurrogate(), **FAST)
     with caplog.at_level(logging.WARNING, logger="workbench"):
-        rows = run_cells(Branin(), BoGP(**FAST), seeds=(0,), budget=8)[0]
+        rows = run_cells(Branin(), solver, seeds=(0,), budget=8)[0]
     assert len(rows) == 8
     messages = [r.getMessage() for r in caplog.records]
-    assert any("falling back to gp with jitter" in m for m in messages), messages
+    assert any(f"falling back to {surrogate} with jitter" in m for m in messages), messages
+    if surrogate == "light-gp":
+        assert any("light-gp with jitter 1e-4 surrogate failed" in m and "falling back to gp" in m
+                   for m in messages), messages
     assert any("falling back to gp with fixed hyperparameters" in m for m in messages), messages
 
 
@@ -163,6 +174,19 @@ def test_benchmark_table_has_median_regret_ratio_and_time():
     assert "| bo-gp | 0.3 (1.5×) [2] |" in table
     assert "| optuna-gp | 0.2 (1×) [2] |" in table
     assert "| bo-gp | 1.5 (2) |" in table
+
+
+def test_benchmark_table_reads_regret_after_n_evaluations_and_time_around_n_observations():
+    steps = np.arange(60)
+    per_step = np.where(steps < 30, 0.1, 0.3)  # an iteration costs 0.1 s up to 30 observations, then 0.3 s
+    elapsed = np.broadcast_to(np.cumsum(per_step), (1, 1, 2, 60)).copy()
+    regret = np.broadcast_to(100.0 / (1 + steps), (1, 1, 2, 60)).copy()
+    dims = ("problem", "solver", "seed", "step")
+    ds = xr.Dataset({"regret": (dims, regret), "elapsed": (dims, elapsed)},
+                    coords={"problem": ["p"], "solver": ["optuna-gp"], "seed": [0, 1], "step": steps})
+    table = benchmark_tables(ds, at=10, observations=(25, 50))
+    assert "| optuna-gp | 10 (1×) [2] |" in table  # regret after 10 evaluations: 100 / 10
+    assert "p s/iter at 25 / 50 obs." in table and "| optuna-gp | 0.1 / 0.3 |" in table
 
 
 def test_a_failed_acquisition_optimization_proposes_a_random_point(monkeypatch, caplog):

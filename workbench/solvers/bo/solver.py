@@ -21,6 +21,7 @@ from workbench.models import (
     HMCSurrogate,
     IBNNSurrogate,
     LaplaceSurrogate,
+    LightGPSurrogate,
     NNGPSignSurrogate,
     SGHMCSurrogate,
     SGNTKSurrogate,
@@ -102,9 +103,10 @@ class BayesOptRun(SolverRun):
 @solvers.register("bo-gp")
 @dataclass(frozen=True, kw_only=True)
 class BoGP(BayesOpt):
-    """BO with an exact GP (BoTorch SingleTaskGP defaults, noise floor 1e-6)."""
+    """BO with an exact GP (the light GP: Matérn-5/2 ARD, MAP under priors) and analytic log EI."""
 
-    surrogate: Surrogate = field(default_factory=GPSurrogate)
+    surrogate: Surrogate = field(default_factory=LightGPSurrogate)
+    acquisition: AcquisitionConfig = field(default_factory=lambda: AcquisitionConfig(acquisition="logei"))
 
 
 @solvers.register("bo-dkl")

@@ -1,8 +1,8 @@
 """The benchmark table of docs/bo.md, computed from a results Dataset (pure: no files, no printing).
 
-Per (problem, solver): the median over seeds of the final regret, its ratio to the reference solver's
-median, and seconds per iteration from the recorded ``elapsed`` — over the whole run, and over the last
-ten evaluations (the cost of an iteration at 40-50 observations)."""
+Per (problem, solver): the median over seeds of the final regret (or the regret after a given number of
+evaluations), its ratio to the reference solver's median, and seconds per iteration from the recorded
+``elapsed`` — over the whole run and the last ten evaluations, or around given numbers of observations."""
 
 from __future__ import annotations
 
@@ -16,15 +16,18 @@ def _fmt(x: float) -> str:
     return f"{x:.2g}" if abs(x) < 1e-2 or abs(x) >= 1e3 else f"{x:.3g}"
 
 
-def benchmark_tables(ds: xr.Dataset, reference: str = "optuna-gp") -> str:
-    """Markdown: a regret table (median final regret, ``×`` ratio to ``reference``) and a time table."""
+def benchmark_tables(ds: xr.Dataset, reference: str = "optuna-gp", *, at: int | None = None,
+                     observations: tuple[int, ...] = ()) -> str:
+    """Markdown: a regret table (median regret over seeds after the last evaluation, or after ``at``
+    evaluations; ``×`` ratio to ``reference``) and a time table (seconds per iteration over the whole run,
+    and in brackets over the last ten; with ``observations``, instead the mean time of the ten iterations
+    around each of those numbers of observations, e.g. ``(25, 50)``, read from the recorded ``elapsed``)."""
     problems = [str(p) for p in ds.problem.values]
     solvers = [str(s) for s in ds.solver.values]
-    regret = ds["regret"].isel(step=-1)  # the regret is a running best: the last step is the final one
+    n_steps = ds["elapsed"].sizes["step"]
+    step = n_steps - 1 if at is None else min(at, n_steps) - 1
+    regret = ds["regret"].isel(step=step)  # the regret is a running best
     elapsed = ds["elapsed"]
-    n_steps = elapsed.sizes["step"]
-    per_iter = elapsed.isel(step=-1) / n_steps
-    late = (elapsed.isel(step=-1) - elapsed.isel(step=max(n_steps - 11, 0))) / min(10, n_steps - 1)
     seeds = (~np.isnan(regret)).sum("seed")
     med = regret.median("seed", skipna=True)
     lines = ["| solver | " + " | ".join(problems) + " |", "|---" * (len(problems) + 1) + "|"]
@@ -37,14 +40,34 @@ def benchmark_tables(ds: xr.Dataset, reference: str = "optuna-gp") -> str:
             ratio = f" ({_fmt(m / ref)}×)" if np.isfinite(ref) and ref > 0 and np.isfinite(m) else ""
             cells.append(f"{_fmt(m)}{ratio} [{n}]" if n else "—")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    lines += ["", "| solver | " + " | ".join(f"{p} s/iter (last 10)" for p in problems) + " |",
-              "|---" * (len(problems) + 1) + "|"]
+
+    def window(first: int, last: int) -> xr.DataArray:  # seconds per iteration from step first to step last
+        return (elapsed.isel(step=last) - elapsed.isel(step=first)) / max(last - first, 1)
+
+    if observations:
+        spans = [(max(min(n, n_steps) - 6, 0), min(min(n, n_steps) + 4, n_steps - 1)) for n in observations]
+        label = " / ".join(str(n) for n in observations)
+        header = [f"{p} s/iter at {label} obs." for p in problems]
+    else:
+        spans = [(-1, n_steps - 1), (max(n_steps - 11, 0), n_steps - 1)]
+        header = [f"{p} s/iter (last 10)" for p in problems]
+    lines += ["", "| solver | " + " | ".join(header) + " |", "|---" * (len(problems) + 1) + "|"]
     for s in solvers:
         cells = []
         for p in problems:
-            a = float(per_iter.sel(problem=p, solver=s).median("seed", skipna=True))
-            b = float(late.sel(problem=p, solver=s).median("seed", skipna=True))
-            cells.append(f"{_fmt(a)} ({_fmt(b)})" if np.isfinite(a) else "—")
+            sel = elapsed.sel(problem=p, solver=s)
+            values = []
+            for first, last in spans:
+                if first < 0:  # the whole run: the total over the number of steps
+                    values.append(float((sel.isel(step=last) / n_steps).median("seed", skipna=True)))
+                else:
+                    values.append(float(window(first, last).sel(problem=p, solver=s).median("seed", skipna=True)))
+            if not np.isfinite(values[0]):
+                cells.append("—")
+            elif observations:
+                cells.append(" / ".join(_fmt(v) for v in values))
+            else:
+                cells.append(f"{_fmt(values[0])} ({_fmt(values[1])})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
