@@ -1,0 +1,31 @@
+"""Bayesian-optimization benchmark, high-dimensional part: the solvers of studies/bo_benchmark.py, and TuRBO
+with a deep ensemble as its local model (``bo-turbo-ensemble``: a neural surrogate inside a trust region), on
+Styblinski-Tang-50, Ackley-50 and Levy-100; 100 evaluations, 5 seeds.
+
+    .venv/bin/workbench run studies/bo_benchmark_high_dim.py --runs-dir runs --workers 2
+    .venv/bin/python scripts/bo_table.py runs/bo-benchmark-high-dim/results.nc
+
+Parts as in studies/bo_benchmark.py (``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_PROBLEMS`` / ``BO_BENCHMARK_SEEDS``).
+"""
+
+import runpy
+from pathlib import Path
+
+from problems.synthetic import Ackley, Levy, StyblinskiTang
+from workbench import Study
+from workbench.models import EnsembleSurrogate
+from workbench.solvers.bo import BoTuRBO
+from workbench.study import pick
+
+SOLVERS = [*runpy.run_path(str(Path(__file__).with_name("bo_benchmark_solvers.py")))["SOLVERS"],
+           BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble")]
+
+PROBLEMS = [StyblinskiTang(dim=50), Ackley(dim=50), Levy(dim=100)]
+
+study = Study(
+    name="bo-benchmark-high-dim",
+    problems=pick("BO_BENCHMARK_PROBLEMS", PROBLEMS, lambda p: p.name),
+    solvers=pick("BO_BENCHMARK_SOLVERS", SOLVERS, lambda s: s if isinstance(s, str) else s.label),
+    seeds=[int(s) for s in pick("BO_BENCHMARK_SEEDS", range(5))],
+    budget=100,
+)
