@@ -88,11 +88,11 @@ def test_a_failed_gp_fit_falls_back_and_the_run_goes_on(monkeypatch, caplog, sur
     def broken(*args, **kwargs):
         raise FitError("NotPSDError: forced for the test")
 
-    def broken_minimize(*args, **kwargs):
+    def broken_loss(*args, **kwargs):
         raise RuntimeError("linalg.cholesky: forced for the test")
 
     monkeypatch.setattr(gp, "fit_gpytorch_mll", broken)
-    monkeypatch.setattr(light_gp.scipy.optimize, "minimize", broken_minimize)
+    monkeypatch.setattr(light_gp.LightGPSurrogate, "loss", broken_loss)
     solver = BoGP(**FAST) if surrogate == "light-gp" else BoGP(surrogate=GPSurrogate(), **FAST)
     with caplog.at_level(logging.WARNING, logger="workbench"):
         rows = run_cells(Branin(), solver, seeds=(0,), budget=8)[0]

@@ -128,8 +128,8 @@ class LightGP(Model):
 
         omega = normal(features, d)
         if self.kernel == "matern52":  # spectral density: a Student-t with 5 degrees of freedom
-            chi2 = torch.distributions.Chi2(torch.tensor(5.0, dtype=dt)).sample((features, 1))
-            omega = omega * torch.sqrt(5.0 / chi2).to(dev)
+            chi2 = normal(features, 5).pow(2).sum(-1, keepdim=True)  # chi-squared, 5 degrees of freedom
+            omega = omega * torch.sqrt(5.0 / chi2)
         omega = omega * self.rho.sqrt()
         phase = (2 * math.pi) * torch.rand(features, generator=generator, dtype=dt).to(dev)
         weights = normal(features, num)
@@ -258,7 +258,11 @@ class LightGPSurrogate(Surrogate):
                 error = "non-finite hyperparameters"
                 continue
             raw = torch.tensor(res.x, dtype=torch.float64, device=X.device)
-            model = LightGP(X, y, self._unpack(raw, d), kernel=self.kernel, jitter=jitter)
+            try:
+                model = LightGP(X, y, self._unpack(raw, d), kernel=self.kernel, jitter=jitter)
+            except FitError as e:
+                error = str(e)
+                continue
             if self.warm_start:
                 state["light_gp"] = res.x.copy()
             return model

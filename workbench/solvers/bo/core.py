@@ -25,6 +25,7 @@ from botorch.optim import optimize_acqf
 from botorch.optim.initializers import gen_batch_initial_conditions
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.sampling import manual_seed
+from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
 from workbench.errors import InvalidConfigError
@@ -146,6 +147,7 @@ class FastLogEI(AcquisitionFunction):
         super().__init__(model)
         self.best_f = best_f
 
+    @t_batch_mode_transform(expected_q=1)
     def forward(self, X: Tensor) -> Tensor:
         mean, var = self.model.mean_var(X.squeeze(-2))
         sigma = var.sqrt()

@@ -45,7 +45,8 @@ def benchmark_tables(ds: xr.Dataset, reference: str = "optuna-gp", *, at: int | 
         return (elapsed.isel(step=last) - elapsed.isel(step=first)) / max(last - first, 1)
 
     if observations:
-        spans = [(max(min(n, n_steps) - 6, 0), min(min(n, n_steps) + 4, n_steps - 1)) for n in observations]
+        lasts = [min(n + 4, n_steps - 1) for n in observations]
+        spans = [(max(last - 10, 0), last) for last in lasts]
         label = " / ".join(str(n) for n in observations)
         header = [f"{p} s/iter at {label} obs." for p in problems]
     else:

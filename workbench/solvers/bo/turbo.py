@@ -88,18 +88,24 @@ class TuRBORun(SolverRun):
 
     The state is a function of the told values in order: a resumed cell is told its whole history at once
     and replays it point by point (for batches of one that is the uninterrupted run's state; for larger
-    batches the counters may differ from the uninterrupted run's, which counted whole batches)."""
+    batches the counters may differ from the uninterrupted run's, which counted whole batches). Proposal
+    seeds count every point asked, failed ones included (``cell.start_step`` on resume), so a resumed run
+    draws what the uninterrupted one would have; points that failed during a restart's initial design are
+    counted in that design, so its Sobol points are not asked twice."""
 
     def __init__(self, solver: BoTuRBO, cell: CellContext) -> None:
         self.solver, self.space, self.seed, self.device = solver, cell.space, cell.seed, cell.device
         self.enc = Encoding(cell.space)
         self.restart = 0
-        self.design_asked = 0  # initial-design points of the current restart handed out so far
+        # initial-design points of the current restart handed out so far (on resume: of the first run, until
+        # the replay finds a restart)
+        self.design_asked = min(cell.start_step, solver.n_initial)
         self.Z = torch.empty(0, self.enc.dim, dtype=torch.float64, device=cell.device)  # current restart's points
         self.y = torch.empty(0, dtype=torch.float64, device=cell.device)
         self.length = solver.length_init
         self.successes = self.failures = 0
-        self.asked = 0
+        self.asked = cell.start_step  # points asked so far, failed ones included
+        self.replaying = cell.start_step > 0  # the first tell of a resumed cell is its history
         self.q = 1  # the last batch size asked (the failure tolerance's q)
         #: the surrogate's warm-start state (reset at each restart)
         self.state: dict = {}
@@ -137,13 +143,12 @@ class TuRBORun(SolverRun):
     def tell(self, X: Tensor, y: Tensor) -> None:
         Z = self.enc.encode(X.detach().to(self.device, torch.float64))
         y = y.detach().to(self.device, torch.float64)
-        replay = len(y) > 0 and self.asked == 0  # a resumed cell: its history, point by point
-        if replay:
+        if self.replaying:  # a resumed cell: its history, point by point
+            self.replaying = False
             for i in range(len(y)):
-                if self.y.numel() < self.solver.n_initial:
+                if self.restart and self.y.numel() < self.solver.n_initial:
                     self.design_asked = max(self.design_asked, self.y.numel() + 1)
                 self._add(Z[i : i + 1], y[i : i + 1])
-            self.asked = len(y)
         else:
             self._add(Z, y)
 
@@ -205,7 +210,10 @@ class TuRBORun(SolverRun):
                 draws = F[torch.randint(F.shape[0], (q,), generator=generator).to(F.device)].T
             else:
                 return MaxPosteriorSampling(model, replacement=False)(cands.unsqueeze(0), num_samples=q).reshape(q, d)
-            chosen, taken = [], torch.zeros(n_cand, dtype=torch.bool, device=self.device)
+            # in discrete spaces a projected candidate may be an evaluated point: never proposed again
+            taken = ((cands.unsqueeze(1) == self.Z.unsqueeze(0)).all(-1).any(-1) if self.enc.is_relaxed
+                     else torch.zeros(n_cand, dtype=torch.bool, device=self.device))
+            chosen = []
             for j in range(q):  # each draw's best candidate not taken by an earlier draw
                 i = int(draws[:, j].masked_fill(taken, -torch.inf).argmax())
                 taken[i] = True
