@@ -33,6 +33,41 @@ def _ms(fn, repeats: int) -> float:
     return (time.perf_counter() - t) / repeats * 1e3
 
 
+def _profile(config: BoGP, run, Z: torch.Tensor, Y: torch.Tensor, repeats: int) -> dict[str, float]:
+    """Milliseconds of each step for one BO configuration on the run's data."""
+    surrogate, before, out = config.surrogate, {}, {}
+    gen = torch.Generator().manual_seed(0)
+    surrogate.fit(Z[:-1], standardize(run.y[:-1]), generator=gen, state=before)  # the fit one point earlier
+    out["fit, warm-started from the fit one point earlier"] = _ms(
+        lambda: surrogate.fit(Z, Y, generator=gen, state=dict(before)), 10)
+    state = dict(before)
+    out["one whole proposal, its default acquisition"] = _ms(
+        lambda: propose(config.acquisition, surrogate, run.enc, run.X, run.y, 1, seed=1, state=state,
+                        label="bo-gp"), 5)
+    model = surrogate.fit(Z, Y, generator=gen, state=state)
+    sampler = SobolQMCNormalSampler(torch.Size([128]), seed=0)
+    acquisitions = {
+        "qLogNEI: value and gradient at 10 points": qLogNoisyExpectedImprovement(
+            model, X_baseline=Z, sampler=sampler, prune_baseline=True, cache_root=not hasattr(model, "mean_var")),
+        "LogEI (BoTorch's class): value and gradient at 10 points": LogExpectedImprovement(model, best_f=Y.max()),
+    }
+    if hasattr(model, "mean_var"):
+        acquisitions["LogEI (from mean_var): value and gradient at 10 points"] = FastLogEI(model, Y.max())
+
+    def value_and_gradient(acq) -> None:
+        x = torch.rand(10, 1, Z.shape[-1], dtype=torch.float64, requires_grad=True)
+        acq(x).sum().backward()
+
+    def mean() -> None:
+        with torch.no_grad():
+            _ = model.posterior(torch.rand(10, 1, Z.shape[-1], dtype=torch.float64)).mean
+
+    for name, acq in acquisitions.items():
+        out[name] = _ms(lambda a=acq: value_and_gradient(a), repeats)
+    out["posterior mean at 10 points"] = _ms(mean, repeats)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--observations", type=int, default=42)
@@ -48,38 +83,10 @@ def main() -> None:
     Z, Y = run.enc.encode(run.X), standardize(run.y)
     print(f"Branin, {Z.shape[0]} observations, one thread")
     print("| step | light GP (bo-gp), ms | BoTorch SingleTaskGP, ms |\n|---|---|---|")
-    rows: dict[str, list[str]] = {}
+    rows: dict[str, list[float]] = {}
     for config in (BoGP(), BoGP(surrogate=GPSurrogate(), acquisition=AcquisitionConfig(acquisition="qlognei"))):
-        surrogate, before = config.surrogate, {}
-        gen = torch.Generator().manual_seed(0)
-        surrogate.fit(Z[:-1], standardize(run.y[:-1]), generator=gen, state=before)  # the fit one point earlier
-        rows.setdefault("fit, warm-started from the fit one point earlier", []).append(
-            _ms(lambda: surrogate.fit(Z, Y, generator=gen, state=dict(before)), 10))
-        state = dict(before)
-        rows.setdefault("one whole proposal, its default acquisition", []).append(
-            _ms(lambda: propose(config.acquisition, surrogate, run.enc, run.X, run.y, 1, seed=1, state=state,
-                                label="bo-gp"), 5))
-        model = surrogate.fit(Z, Y, generator=gen, state=state)
-        sampler = SobolQMCNormalSampler(torch.Size([128]), seed=0)
-        acquisitions = {
-            "qLogNEI: value and gradient at 10 points": qLogNoisyExpectedImprovement(
-                model, X_baseline=Z, sampler=sampler, prune_baseline=True, cache_root=not hasattr(model, "mean_var")),
-            "LogEI (BoTorch's class): value and gradient at 10 points": LogExpectedImprovement(model, best_f=Y.max()),
-        }
-        if hasattr(model, "mean_var"):
-            acquisitions["LogEI (from mean_var): value and gradient at 10 points"] = FastLogEI(model, Y.max())
-
-        def value_and_gradient(acq) -> None:
-            x = torch.rand(10, 1, Z.shape[-1], dtype=torch.float64, requires_grad=True)
-            acq(x).sum().backward()
-
-        def mean(m=model) -> None:
-            with torch.no_grad():
-                _ = m.posterior(torch.rand(10, 1, Z.shape[-1], dtype=torch.float64)).mean
-
-        for name, acq in acquisitions.items():
-            rows.setdefault(name, []).append(_ms(lambda a=acq: value_and_gradient(a), args.repeats))
-        rows.setdefault("posterior mean at 10 points", []).append(_ms(mean, args.repeats))
+        for name, ms in _profile(config, run, Z, Y, args.repeats).items():
+            rows.setdefault(name, []).append(ms)
     for name, values in rows.items():
         cells = [f"{v:.2f}" for v in values] + ["—"] * (2 - len(values))
         print(f"| {name} | " + " | ".join(cells) + " |")
