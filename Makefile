@@ -5,7 +5,7 @@ setup:
 	@bash scripts/setup.sh
 
 quickstart: setup
-	.venv/bin/workbench run studies/quickstart.py
+	.venv/bin/workbench run studies/quickstart.py --workers 2
 	.venv/bin/workbench dashboard runs
 
 test: setup
