@@ -16,6 +16,18 @@ from botorch.models.model import Model
 from torch import Tensor
 
 
+class SingleOutputModel(Model):
+    """Base of the BoTorch models written here: one output, no batch of models."""
+
+    @property
+    def num_outputs(self) -> int:
+        return 1
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return torch.Size()
+
+
 class FitError(RuntimeError):
     """A surrogate could not be fitted (non-finite loss, a matrix not positive definite, ...)."""
 

@@ -32,7 +32,7 @@ from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 from torch import Tensor
 
-from workbench.models.base import FitError, Surrogate
+from workbench.models.base import FitError, SingleOutputModel, Surrogate
 from workbench.validation import check_choice, check_number
 
 KERNELS = ("matern52", "rbf")
@@ -76,7 +76,7 @@ class Hyperparameters:
     noise: Tensor  # noise variance, ()
 
 
-class LightGP(Model):
+class LightGP(SingleOutputModel):
     """The fitted GP: data, hyperparameters and the Cholesky factor of ``K + noise I``."""
 
     def __init__(self, X: Tensor, Y: Tensor, hp: Hyperparameters, *, kernel: str, jitter: float = 0.0) -> None:
@@ -91,14 +91,6 @@ class LightGP(Model):
         self.L = L
         self.alpha = torch.cholesky_solve(Y.reshape(-1, 1), L)  # (K + noise I)^-1 y, (n, 1)
         self._y = Y.reshape(-1)
-
-    @property
-    def num_outputs(self) -> int:
-        return 1
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return torch.Size()
 
     @property
     def lengthscales(self) -> Tensor:

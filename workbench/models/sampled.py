@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from botorch.models.model import Model
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 from torch import Tensor
 
+from workbench.models.base import SingleOutputModel
 
-class SampledFunctionModel(Model):
+
+class SampledFunctionModel(SingleOutputModel):
     """Posterior from ``predict(X) -> S x N`` function values at ``N x d`` points.
 
     ``noise`` is the observation-noise variance (added when ``observation_noise=True``); ``jitter`` keeps
@@ -33,14 +34,6 @@ class SampledFunctionModel(Model):
         self.noise = float(noise)
         self.jitter = float(jitter)
         self._train_inputs = train_inputs
-
-    @property
-    def num_outputs(self) -> int:
-        return 1
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return torch.Size()
 
     def function_samples(self, X: Tensor) -> Tensor:
         """``batch x q x d`` -> ``S x batch x q`` function values in ``X``'s dtype."""
