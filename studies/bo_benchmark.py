@@ -10,14 +10,12 @@ their names, so the parts fill one storage and a last run over everything only w
 See docs/bo.md for the measured tables.
 """
 
-import runpy
-from pathlib import Path
-
 from problems.synthetic import Ackley, Branin, Hartmann, Levy, Rosenbrock
 from workbench import Study
+from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
-SOLVERS = runpy.run_path(str(Path(__file__).with_name("bo_benchmark_solvers.py")))["SOLVERS"]
+SOLVERS = BENCHMARK_SOLVERS
 PROBLEMS = [Branin(), Hartmann(dim=6), Ackley(dim=10), Levy(dim=10), Rosenbrock(dim=6)]
 
 study = Study(

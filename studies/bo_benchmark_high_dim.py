@@ -8,16 +8,14 @@ Styblinski-Tang-50, Ackley-50 and Levy-100; 100 evaluations, 5 seeds.
 Parts as in studies/bo_benchmark.py (``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_PROBLEMS`` / ``BO_BENCHMARK_SEEDS``).
 """
 
-import runpy
-from pathlib import Path
-
 from problems.synthetic import Ackley, Levy, StyblinskiTang
 from workbench import Study
 from workbench.models import EnsembleSurrogate
 from workbench.solvers.bo import BoTuRBO
+from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
-SOLVERS = [*runpy.run_path(str(Path(__file__).with_name("bo_benchmark_solvers.py")))["SOLVERS"],
+SOLVERS = [*BENCHMARK_SOLVERS,
            BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble")]
 
 PROBLEMS = [StyblinskiTang(dim=50), Ackley(dim=50), Levy(dim=100)]

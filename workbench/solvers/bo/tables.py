@@ -9,6 +9,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+#: the solvers of the BO benchmark (studies/bo_benchmark.py and studies/bo_benchmark_high_dim.py)
+BENCHMARK_SOLVERS = ["bo-gp", "bo-turbo", "bo-dkl", "bo-ibnn", "bo-ensemble", "bo-hmc", "bo-sghmc", "bo-laplace",
+                     "optuna-gp", "optuna-tpe", "optuna-cmaes", "random"]
+
 
 def _fmt(x: float) -> str:
     if not np.isfinite(x):
