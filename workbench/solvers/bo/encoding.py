@@ -57,3 +57,11 @@ class Encoding:
     def project(self, Z: Tensor) -> Tensor:
         """The model input of the native row a relaxed input decodes to."""
         return self.encode(self.decode(Z))
+
+
+def sobol_rows(space: Space, seed: int, start: int, n: int, device: torch.device) -> Tensor:
+    """Rows ``start .. start + n - 1`` of the space's scrambled Sobol sequence for ``seed`` (native rows)."""
+    engine = torch.quasirandom.SobolEngine(space.dim, scramble=True, seed=seed)
+    if start:
+        engine.fast_forward(start)
+    return space.from_unit(engine.draw(n, dtype=torch.float64)).to(device)

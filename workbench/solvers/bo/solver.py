@@ -30,7 +30,7 @@ from workbench.models import (
 from workbench.solver import CellContext
 from workbench.solvers import solvers
 from workbench.solvers.bo.core import AcquisitionConfig, propose
-from workbench.solvers.bo.encoding import Encoding
+from workbench.solvers.bo.encoding import Encoding, sobol_rows
 from workbench.validation import check_int
 
 
@@ -75,10 +75,7 @@ class BayesOptRun(SolverRun):
         self.state: dict = {}
 
     def _sobol(self, start: int, n: int) -> Tensor:
-        engine = torch.quasirandom.SobolEngine(self.space.dim, scramble=True, seed=self.seed)
-        if start:
-            engine.fast_forward(start)
-        return self.space.from_unit(engine.draw(n, dtype=torch.float64)).to(self.device)
+        return sobol_rows(self.space, self.seed, start, n, self.device)
 
     def ask(self, n: int) -> Tensor:
         n_design = max(0, min(n, self.solver.n_initial - self.asked))

@@ -38,7 +38,7 @@ from workbench.models import LightGPSurrogate, Surrogate
 from workbench.solver import CellContext
 from workbench.solvers import solvers
 from workbench.solvers.bo.core import fit_with_fallback, standardize
-from workbench.solvers.bo.encoding import Encoding
+from workbench.solvers.bo.encoding import Encoding, sobol_rows
 from workbench.validation import check_int, check_number
 
 
@@ -155,11 +155,9 @@ class TuRBORun(SolverRun):
     # --- proposals ------------------------------------------------------------------------------------
     def _design(self, n: int) -> Tensor:
         seed = (self.seed * 1_000_003 + 7919 * self.restart) % (2**31 - 1)
-        engine = torch.quasirandom.SobolEngine(self.space.dim, scramble=True, seed=seed)
-        if self.design_asked:
-            engine.fast_forward(self.design_asked)
+        rows = sobol_rows(self.space, seed, self.design_asked, n, self.device)
         self.design_asked += n
-        return self.space.from_unit(engine.draw(n, dtype=torch.float64)).to(self.device)
+        return rows
 
     def ask(self, n: int) -> Tensor:
         self.q = n
