@@ -34,6 +34,7 @@ from workbench.solver import CellContext, Solver
 
 log = logging.getLogger("workbench")
 CHECKPOINT = "checkpoint"  # the cell attribute naming its last checkpoint
+NOTES = "notes"  # the cell attribute holding what the solver put on record (CellContext.notes)
 #: names the results' own variables and coordinates take: a recorded metric may not use them
 RESERVED = frozenset({"value", "best", "regret", "elapsed", "failed", "finished", "optimum", "direction", "cost", "axis",
                       "problem", "solver", "seed", "step"})
@@ -103,13 +104,16 @@ class CellRun:
         self.n_failed = int(self.history.failed.sum())
         self._elapsed0 = _last_finite(self.history.elapsed)
         self._t0 = time.perf_counter()
+        #: what the solver put on record through its context (stored when the cell finishes)
+        self.notes: dict[str, Any] = {}
         self.events.cell_started(key, self.step, budget.evaluations, self.best)
 
     # ------------------------------------------------------------------------------------------ budget
     @property
     def context(self) -> CellContext:
         """What the solver is told of the cell."""
-        return CellContext(space=self.problem.space, seed=self.seed, device=self.device, start_step=self.step)
+        return CellContext(space=self.problem.space, seed=self.seed, device=self.device, start_step=self.step,
+                           notes=self.notes)
 
     @property
     def spent(self) -> dict[str, float]:
@@ -233,7 +237,10 @@ class CellRun:
                               f"{type(e).__name__}: {e}") from e
 
     def finish(self) -> None:
-        """Mark the cell finished under its budget (the loop has returned with the budget spent)."""
+        """Mark the cell finished under its budget (the loop has returned with the budget spent), with the
+        solver's notes, if it left any."""
+        if self.notes:
+            self._recorder.mark(NOTES, self.notes)
         self._recorder.mark(FINISHED, self.budget.describe())
         self.events.cell_finished(self.key, self.best, self.n_failed)
 

@@ -38,7 +38,7 @@ import numpy as np
 import xarray as xr
 
 from workbench.budget import Budget, finished
-from workbench.cell import RESERVED
+from workbench.cell import NOTES, RESERVED
 from workbench.errors import ResultsError
 from workbench.family import find_family, module_of
 from workbench.recorder import Store, kept_trials, redact
@@ -80,6 +80,8 @@ class Series:
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     #: the cell is finished under the study's budget (:func:`workbench.budget.finished`)
     finished: bool = False
+    #: what the solver put on record (:attr:`workbench.solver.CellContext.notes`)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.value)
@@ -121,8 +123,9 @@ class Series:
                 costs[str(axis)] = np.diff(cum, prepend=0.0)
         metrics = {m: cell[m].values for m in ds.attrs.get("metrics", "").split(",") if m and m in ds}
         done = bool(cell["finished"].values) if "finished" in ds else False
+        notes = json.loads(ds.attrs.get("notes") or "{}").get(cell_name(problem, solver, seed), {})
         return cls(cell["value"].values, cell["elapsed"].values, cell["failed"].values.astype(np.int8), costs, metrics,
-                   done)
+                   done, notes)
 
 
 # --------------------------------------------------------------------------------------------- the study
@@ -143,6 +146,11 @@ class Layout:
     #: per-problem numbers of the family (name -> one value per problem)
     variables: dict[str, list[float]] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def cell_name(problem: str, solver: str, seed: int) -> str:
+    """A cell's key in ``ds.attrs["notes"]``: ``problem/solver/seed``."""
+    return f"{problem}/{solver}/{int(seed)}"
 
 
 def cell_meta(study: Study, cell: Cell) -> dict[str, Any]:
@@ -271,6 +279,11 @@ def build(layout: Layout, series: Mapping[tuple[str, str, int], Series]) -> xr.D
         coords["axis"] = axes
     attrs = {**layout.attrs, "family": layout.family, "family_module": layout.family_module, "metrics": ",".join(names),
              "budget": json.dumps(layout.budget.describe() if layout.budget is not None else None)}
+    notes = {cell_name(p, s, r): cell.notes for (p, s, r), cell in series.items()
+             if cell.notes and p in index[0] and s in index[1] and r in index[2]}
+    attrs.pop("notes", None)
+    if notes:
+        attrs["notes"] = json.dumps(notes, sort_keys=True)
     ds = xr.Dataset(data, coords=coords, attrs=attrs)
     ds["elapsed"].attrs["units"] = "s"
     return find_family(layout.family, layout.family_module).extend(ds)
@@ -285,6 +298,7 @@ def build_results(study: Study, store: Store) -> xr.Dataset:
         if f is not None:
             one = Series.of_trials(store.trials(f._study_id))
             one.finished = finished(f.user_attrs, study.budget)
+            one.notes = dict(f.user_attrs.get(NOTES) or {})
             series[(cell.problem.name, cell.solver.label, cell.seed)] = one
     return build(layout_of(study, store.url), series)
 

@@ -29,6 +29,10 @@ class CellContext:
     device: torch.device
     #: steps already recorded when this run starts (> 0 when resuming)
     start_step: int = 0
+    #: what the solver settled on at run time and wants on record (e.g. a budget resolved from the device):
+    #: plain JSON-able values; the cell stores them when it finishes and the results carry them
+    #: (``ds.attrs["notes"]``, by ``problem/solver/seed``)
+    notes: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)

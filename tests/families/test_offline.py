@@ -3,6 +3,7 @@ hidden oracle, records each as a trial, and the results and report carry the pap
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from workbench.families.offline import OfflineData, OfflineProblem, OfflineSolve
 from workbench.families.offline.tables import offline_tables
 from workbench.recorder import Store, default_storage_url
 from workbench.report import leaderboard
-from workbench.results import load_results
+from workbench.results import Series, load_results
 from workbench.runner import Runner
 from workbench.solver import CellContext
 from workbench.solvers import solvers
@@ -62,6 +63,15 @@ class Cheater(OfflineSolver):
     def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
         y = self.target.oracle(data.X[:k])
         return data.X[torch.argsort(y, descending=True)[:k]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Noter(Spy):
+    """A spy that puts what it settled on on record."""
+
+    def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
+        cell.notes.update(device=cell.device.type, rows=len(data), seed_twice=2 * cell.seed)
+        return super().propose(data, k, cell)
 
 
 def _run(study: Study, tmp_path, **kw) -> Any:
@@ -106,6 +116,16 @@ def test_the_benchmark_tables_summarize_the_tasks_every_solver_finished(tmp_path
     assert f"| {ga_both:.3f} | 1.00 |" in dropped[2]
     with pytest.raises(ValueError, match="no solver 'nope'"):
         offline_tables(ds, drop=("nope",))
+
+
+def test_what_a_solver_puts_on_record_reaches_the_results(tmp_path):
+    study = Study("notes", problems=[task()], solvers=[Noter(), Spy()], seeds=(0, 3), budget=K)
+    ds = _run(study, tmp_path)
+    notes = json.loads(ds.attrs["notes"])
+    rows = len(task().dataset())
+    assert notes == {f"toy-ackley4/Noter/{s}": {"device": "cpu", "rows": rows, "seed_twice": 2 * s} for s in (0, 3)}
+    again = Series.of_dataset(ds, "toy-ackley4", "Noter", 3)  # a Dataset read back keeps them
+    assert again.notes == notes["toy-ackley4/Noter/3"] and Series.of_dataset(ds, "toy-ackley4", "Spy", 0).notes == {}
 
 
 def test_solvers_get_only_the_visible_data(tmp_path):

@@ -212,6 +212,30 @@ def test_root_bridge_moves_low_designs_to_high_ones():
     assert float((moved - problem.centre).norm(dim=1).mean()) < float((data.X[low] - problem.centre).norm(dim=1).mean())
 
 
+def test_root_scale_follows_the_device_and_explicit_options_override_it():
+    cpu, gpu = ROOT().at("cpu"), ROOT().at(torch.device("cuda"))  # resolving builds nothing on the device
+    assert (cpu.scale, cpu.epochs, cpu.passes, cpu.n_fit, cpu.bridge.hidden) == ("cpu", 8, 2, 1000, 512)
+    assert (gpu.scale, gpu.epochs, gpu.passes, gpu.n_fit, gpu.bridge.hidden) == ("paper", 100, 1, 15000, 1024)
+    mixed = ROOT(scale="paper", epochs=3, bridge=BridgeConfig(hidden=64, condition="ordered")).at("cpu")
+    assert (mixed.scale, mixed.epochs, mixed.passes, mixed.n_fit, mixed.bridge.hidden) == ("paper", 3, 1, 15000, 64)
+    assert mixed.bridge.condition == "ordered" and mixed.settled and not ROOT(scale="cpu").settled
+    for make, field in [(lambda: ROOT(scale="gpu"), "scale"), (lambda: ROOT(epochs=0), "epochs"),
+                        (lambda: ROOT(n_fit=-5), "n_fit"), (lambda: BridgeConfig(hidden=0), "hidden")]:
+        with pytest.raises((InvalidConfigError, ValueError), match=rf"\.{field}\b"):
+            make()
+
+
+def test_root_puts_the_settings_it_ran_with_on_record():
+    problem = Bowl(dim=2, n=96)
+    ctx = cell(problem)
+    data = problem.dataset()
+    ROOT(scale="paper", **{**TINY_ROOT, "n_fit": None}).propose(data, K, ctx)
+    notes = ctx.notes
+    assert (notes["scale"], notes["epochs"], notes["passes"], notes["hidden"]) == ("paper", 1, 1, 32)
+    assert notes["n_fit"] == len(data) < 15000  # the paper's 15,000 rows, capped by the visible data
+    assert notes["target"] == pytest.approx(0.3 * notes["best_synthetic"])
+
+
 def test_root_walk_in_the_span_matches_the_direct_gradient_steps():
     # More features than fitted rows takes the span form (a * q0 + C X); it must follow the same path.
     g = torch.Generator().manual_seed(0)

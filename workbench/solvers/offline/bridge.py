@@ -30,8 +30,8 @@ CONDITIONS = ("reference", "ordered")
 class BridgeConfig:
     """The bridge network and its training and sampling (ROOT's TFBind8 configuration unless noted)."""
 
-    #: width of the 3 hidden swish layers (the paper: 1024)
-    hidden: int = 512
+    #: width of the 3 hidden swish layers (the paper: 1024); None: the ROOT scale's width
+    hidden: int | None = None
     #: diffusion steps
     timesteps: int = 1000
     #: steps of the skipped sampling schedule
@@ -59,7 +59,9 @@ class BridgeConfig:
     ema_every: int = 8
 
     def __post_init__(self) -> None:
-        for f in ("hidden", "timesteps", "batch_size", "ema_every"):
+        if self.hidden is not None:
+            check_int(self, "hidden", self.hidden, 1)
+        for f in ("timesteps", "batch_size", "ema_every"):
             check_int(self, f, getattr(self, f), 1)
         check_int(self, "sample_steps", self.sample_steps, 3)
         for f in ("max_var", "lr"):
@@ -76,6 +78,8 @@ class Bridge:
     """A trained (or training) bridge on ``dim``-dimensional designs."""
 
     def __init__(self, config: BridgeConfig, dim: int, generator: torch.Generator, device: torch.device) -> None:
+        if config.hidden is None:
+            raise ValueError("Bridge: config.hidden must be set (ROOT.at resolves it from the scale)")
         self.config = config
         self.dim = dim
         self.device = device

@@ -16,10 +16,11 @@ Then the ``k`` best visible designs are translated, conditioned on their own sco
 
 Deviations from the reference code, and why:
 
-* CPU budget: the paper runs 100 epochs, fits the GP on 15,000 rows (TFBind8; all rows elsewhere) and
-  uses a bridge of width 1024. Defaults here: 8 epochs of 2 passes each, ``n_fit`` = 1,000 rows, width
-  512 (every one an option: ``epochs=100, passes=1, n_fit=15000`` with ``BridgeConfig(hidden=1024)``
-  restores the paper's).
+* Scale: ``scale="paper"`` is the paper's budget (100 epochs of one pass, the GP fitted on 15,000 rows —
+  all rows when fewer — and a bridge of width 1024); ``scale="cpu"`` is a CPU budget (8 epochs of 2 passes,
+  1,000 rows, width 512). The default, ``"auto"``, is the paper's on a CUDA device and the CPU budget
+  elsewhere; ``epochs``, ``passes``, ``n_fit`` and ``bridge.hidden`` set explicitly override the scale's
+  value. The settings a cell ran with go on record (``ds.attrs["notes"]``).
 * The target score: the reference conditions on 0.8 times the task's true maximum (standardized), read
   from the oracle's range. A solver here never sees the oracle, so the default target is ``alpha`` = 0.3
   times the largest score the synthetic functions reached on the training pairs (``target`` sets it
@@ -38,6 +39,7 @@ features than fitted rows the walk runs in the span of the start and the fitted 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -50,7 +52,23 @@ from workbench.solvers import solvers
 from workbench.solvers.offline.base import standardized
 from workbench.solvers.offline.bridge import Bridge, BridgeConfig
 from workbench.solvers.offline.encoding import NetEncoding
-from workbench.validation import check_int, check_number, check_positive
+from workbench.validation import check_choice, check_int, check_number, check_positive
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The budget a scale stands for: rounds of synthetic pairs, passes over each, GP rows, bridge width."""
+
+    epochs: int
+    passes: int
+    n_fit: int
+    hidden: int
+
+
+#: ``"paper"``: ROOT's own budget (its TFBind8 configuration); ``"cpu"``: one a 2-core CPU runs in about a
+#: minute per seed on TFBind8
+SCALES = {"paper": Scale(epochs=100, passes=1, n_fit=15000, hidden=1024),
+          "cpu": Scale(epochs=8, passes=2, n_fit=1000, hidden=512)}
 
 
 class PosteriorMean:
@@ -131,11 +149,14 @@ class PosteriorMean:
 class ROOT(OfflineSolver):
     """ROOT: a Brownian bridge from low- to high-value designs, learned on GP-mean synthetic functions."""
 
-    #: the bridge network, its training and its sampling
+    #: "auto" (the paper's scale on a CUDA device, the CPU budget elsewhere), "paper" or "cpu" (see
+    #: :data:`SCALES`); the options below left at None take the scale's value
+    scale: str = "auto"
+    #: the bridge network, its training and its sampling (``hidden`` None: the scale's width)
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     #: rounds of synthetic data; each trains the bridge ``passes`` times over that round's pairs
-    epochs: int = 8
-    passes: int = 2
+    epochs: int | None = None
+    passes: int | None = None
     #: GP hyperparameters (on standardized features and scores) and their perturbations
     lengthscale: float = 6.25
     variance: float = 6.25
@@ -143,7 +164,7 @@ class ROOT(OfflineSolver):
     delta_lengthscale: float = 0.25
     delta_variance: float = 0.25
     #: visible rows the GP is fitted on each epoch, drawn at random (all when fewer)
-    n_fit: int = 1000
+    n_fit: int | None = None
     #: synthetic functions per epoch
     functions: int = 8
     #: the best visible designs that pairs start from, and how many start on each function
@@ -163,8 +184,10 @@ class ROOT(OfflineSolver):
         name = type(self).__name__
         if not isinstance(self.bridge, BridgeConfig):
             raise InvalidConfigError(f"{name}.bridge must be a BridgeConfig, but got {self.bridge!r}")
+        check_choice(self, "scale", self.scale, ("auto", *SCALES))
         for f in ("epochs", "passes", "n_fit", "functions", "top", "points", "gp_steps"):
-            check_int(self, f, getattr(self, f), 1)
+            if f in ("functions", "top", "points", "gp_steps") or getattr(self, f) is not None:
+                check_int(self, f, getattr(self, f), 1)
         for f in ("lengthscale", "variance", "noise", "gp_lr", "alpha"):
             check_positive(self, f, getattr(self, f))
         for f in ("delta_lengthscale", "delta_variance", "threshold"):
@@ -172,6 +195,14 @@ class ROOT(OfflineSolver):
         if self.delta_lengthscale >= self.lengthscale or self.delta_variance >= self.variance:
             raise InvalidConfigError(f"{name}: the perturbations must stay below the hyperparameters, but got "
                                      f"delta_lengthscale={self.delta_lengthscale}, delta_variance={self.delta_variance}")
+
+    def at(self, device: torch.device | str) -> ROOT:
+        """This declaration with its scale resolved for ``device``: every budget option concrete."""
+        name = self.scale if self.scale != "auto" else ("paper" if torch.device(device).type == "cuda" else "cpu")
+        s = SCALES[name]
+        return dataclasses.replace(
+            self, scale=name, epochs=self.epochs or s.epochs, passes=self.passes or s.passes,
+            n_fit=self.n_fit or s.n_fit, bridge=dataclasses.replace(self.bridge, hidden=self.bridge.hidden or s.hidden))
 
     def pairs(self, gp: PosteriorMean, starts: Tensor, g: torch.Generator) -> tuple[Tensor, ...]:
         """One round of (x_high, y_high, x_low, y_low) pairs from ``functions`` perturbed GP means."""
@@ -196,6 +227,8 @@ class ROOT(OfflineSolver):
     def train(self, data: OfflineData, cell: CellContext) -> tuple[NetEncoding, Tensor, Tensor, Bridge, float]:
         """Encode the data, train the bridge; returns the encoding, features, standardized scores, the
         bridge and the best synthetic score seen on the pairs."""
+        if not self.settled:
+            return self.at(cell.device).train(data, cell)
         device = torch.device(cell.device)
         g = generator(cell, salt=4)
         enc = NetEncoding(data.space, data.X)
@@ -233,7 +266,14 @@ class ROOT(OfflineSolver):
                         bridge.update_ema()
         return enc, Z, y, bridge, best_synthetic
 
+    @property
+    def settled(self) -> bool:
+        """Every budget option is concrete (see :meth:`at`)."""
+        return self.scale != "auto" and None not in (self.epochs, self.passes, self.n_fit, self.bridge.hidden)
+
     def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
+        if not self.settled:
+            return self.at(cell.device).propose(data, k, cell)
         enc, Z, y, bridge, best_synthetic = self.train(data, cell)
         order = torch.argsort(y, descending=True)
         rows = order[torch.arange(k, device=order.device) % order.numel()]
@@ -244,5 +284,7 @@ class ROOT(OfflineSolver):
             target = self.alpha * best_synthetic
         else:  # no pair survived the threshold: aim just above the visible best
             target = float(y.max()) + 1.0
+        cell.notes.update(scale=self.scale, epochs=self.epochs, passes=self.passes, n_fit=min(self.n_fit, Z.shape[0]),
+                          hidden=self.bridge.hidden, target=target, best_synthetic=best_synthetic)
         x = bridge.sample(x_low, y_low, torch.full_like(y_low, target), generator(cell, salt=5))
         return enc.decode(x)
