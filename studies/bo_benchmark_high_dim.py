@@ -1,6 +1,8 @@
 """Bayesian-optimization benchmark, high-dimensional part: the solvers of studies/bo_benchmark.py, and TuRBO
-with a deep ensemble as its local model (``bo-turbo-ensemble``: a neural surrogate inside a trust region), on
-Styblinski-Tang-50, Ackley-50 and Levy-100; 100 evaluations, 5 seeds.
+with a deep ensemble as its local model (``bo-turbo-ensemble``: a neural surrogate inside a trust region) and
+SAASBO with MAP hyperparameters (``bo-saas-map``), on Styblinski-Tang-50, Ackley-50 and Levy-100; 100
+evaluations, 5 seeds. (``bo-saas``, SAASBO with NUTS, takes minutes per iteration on a CPU:
+benchmarks/saas_nuts.py measures it on a shorter run.)
 
     .venv/bin/workbench run studies/bo_benchmark_high_dim.py --runs-dir runs --workers 2
     .venv/bin/python scripts/bo_table.py runs/bo-benchmark-high-dim/results.nc
@@ -16,7 +18,8 @@ from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
 SOLVERS = [*BENCHMARK_SOLVERS,
-           BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble")]
+           BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble"),
+           "bo-saas-map"]
 
 PROBLEMS = [StyblinskiTang(dim=50), Ackley(dim=50), Levy(dim=100)]
 

@@ -23,6 +23,10 @@ class InvalidConfigError(WorkbenchError, ValueError):
     """A solver option is out of its allowed range."""
 
 
+class MissingExtraError(InvalidConfigError):
+    """An option needs the packages of an extra that is not installed (the message names the extra)."""
+
+
 class UnknownNameError(WorkbenchError, KeyError):
     """A name that no registry knows."""
 

@@ -12,6 +12,7 @@ function works with it.
 ``LaplaceSurrogate``       BNN, linearized Laplace approximation
 ``NNGPSignSurrogate``      GP with the NNGP kernel of an infinitely wide sign network
 ``SGNTKSurrogate``         an infinitely wide sign network trained by surrogate-gradient descent
+``SaasSurrogate``          GP under the SAAS prior (SAASBO), hyperparameters by NUTS or MAP
 =========================  =====================================================================
 """
 
@@ -23,6 +24,7 @@ from workbench.models.hmc import HMCSurrogate
 from workbench.models.ibnn import IBNNSurrogate
 from workbench.models.laplace import LaplaceSurrogate
 from workbench.models.light_gp import LightGPSurrogate
+from workbench.models.saas import SaasSurrogate
 from workbench.models.sampled import SampledFunctionModel
 from workbench.models.sghmc import SGHMCSurrogate
 from workbench.models.sgntk import NNGPSignSurrogate, SGNTKSurrogate
@@ -38,6 +40,7 @@ __all__ = [
     "LightGPSurrogate",
     "NNGPSignSurrogate",
     "SGHMCSurrogate",
+    "SaasSurrogate",
     "SGNTKSurrogate",
     "SampledFunctionModel",
     "Surrogate",

@@ -11,10 +11,12 @@ from workbench.solvers.bo.solver import (
     BoIBNN,
     BoLaplace,
     BoNNGPSign,
+    BoSAAS,
+    BoSAASMap,
     BoSGHMC,
     BoSGNTK,
 )
 from workbench.solvers.bo.turbo import BoTuRBO
 
 __all__ = ["AcquisitionConfig", "BayesOpt", "BayesOptRun", "BoDKL", "BoEnsemble", "BoGP", "BoHMC", "BoIBNN",
-           "BoLaplace", "BoNNGPSign", "BoSGHMC", "BoSGNTK", "BoTuRBO"]
+           "BoLaplace", "BoNNGPSign", "BoSAAS", "BoSAASMap", "BoSGHMC", "BoSGNTK", "BoTuRBO"]

@@ -240,7 +240,9 @@ def _incumbent(model: Model, Z: Tensor) -> Tensor | None:
     """The observed input (a row of ``Z``) with the best posterior mean; None when the model cannot say."""
     try:
         with torch.no_grad():
-            return Z[model.posterior(Z).mean.reshape(Z.shape[0], -1)[:, 0].argmax()]
+            post = model.posterior(Z)
+            mean = getattr(post, "mixture_mean", post.mean)  # a mixture over GPs (SAAS): its mean
+            return Z[mean.reshape(Z.shape[0], -1)[:, 0].argmax()]
     except (RuntimeError, ValueError):  # the acquisition search that follows logs the model's failure
         return None
 
