@@ -7,9 +7,11 @@
     study.optimize(objective, n_trials=50)
 
 Parameters present in every completed trial (Optuna's intersection search space) are modelled jointly:
-float and int distributions without ``step`` (log scale honoured) and categorical ones; anything else,
-and the first ``n_startup_trials`` trials, is sampled by ``independent_sampler`` (random by default).
-Single-objective studies only. The sampler keeps no history of its own: each call re-reads the study.
+float and int distributions (log scale honoured; one with a ``step`` is modelled as the integer index of its
+grid) and categorical ones; the first ``n_startup_trials`` trials (at least one) are sampled by
+``independent_sampler`` (random by default). Single-objective studies only. The sampler keeps no history of
+its own: each call re-reads the study. It passes Optuna's own sampler test cases
+(``optuna.testing.pytest_samplers``; tests/solvers/test_optuna_sampler_suite.py).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class BoSampler(BaseSampler):
         declared = resolve_solver(solver)
         if not isinstance(declared, BayesOpt):
             raise InvalidConfigError(f"BoSampler.solver must be a bo-* solver, but got solver={solver!r}")
-        check_int("BoSampler", "n_startup_trials", n_startup_trials, 2)
+        check_int("BoSampler", "n_startup_trials", n_startup_trials, 0)
         self.solver = declared
         self.seed = int(seed) if seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
         self.n_startup_trials = n_startup_trials
@@ -59,16 +61,17 @@ class BoSampler(BaseSampler):
 
     def sample_relative(self, study: Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        _single_objective(study)
         if not search_space:
             return {}
-        if len(study.directions) != 1:
-            raise InvalidConfigError("BoSampler supports single-objective studies only")
-        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if len(trials) < self.n_startup_trials:
+        trials = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if all(n in t.params for n in search_space)]
+        if len(trials) < max(1, self.n_startup_trials):
             return {}
         names = sorted(search_space)
-        space = _space([search_space[n] for n in names])
-        records = [{f"p{i}": t.params[n] for i, n in enumerate(names)} for t in trials]
+        dists = [search_space[n] for n in names]
+        space = _space(dists)
+        records = [{f"p{i}": _to_index(t.params[n], d) for i, (n, d) in enumerate(zip(names, dists))} for t in trials]
         sign = 1.0 if study.direction == StudyDirection.MINIMIZE else -1.0
         X = space.encode(records)
         y = X.new_tensor([sign * float(t.value) for t in trials])
@@ -76,23 +79,49 @@ class BoSampler(BaseSampler):
         row = propose(self.solver.acquisition, self.solver.surrogate, Encoding(space), X, y, 1, seed=seed,
                       state=self._state, label=f"BoSampler({self.solver.label})")
         record = space.decode(row)[0]
-        return {n: record[f"p{i}"] for i, n in enumerate(names)}
+        return {n: _from_index(record[f"p{i}"], d) for i, (n, d) in enumerate(zip(names, dists))}
 
     def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
+        _single_objective(study)
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
 
+def _single_objective(study: Study) -> None:
+    if len(study.directions) != 1:
+        raise InvalidConfigError("BoSampler supports single-objective studies only")
+
+
 def _supported(d: BaseDistribution) -> bool:
-    if isinstance(d, (FloatDistribution, IntDistribution)):
-        return d.step is None or (isinstance(d, IntDistribution) and d.step == 1)
-    return isinstance(d, CategoricalDistribution)
+    return isinstance(d, (FloatDistribution, IntDistribution, CategoricalDistribution))
+
+
+def _gridded(d: BaseDistribution) -> bool:
+    """A float distribution with a step, or an int one with a step above 1: modelled by its grid index."""
+    return isinstance(d, (FloatDistribution, IntDistribution)) and d.step is not None and d.step != 1
+
+
+def _steps(d: FloatDistribution | IntDistribution) -> int:
+    return int(round((d.high - d.low) / d.step))
+
+
+def _to_index(value: Any, d: BaseDistribution) -> Any:
+    return int(round((value - d.low) / d.step)) if _gridded(d) else value  # type: ignore[attr-defined]
+
+
+def _from_index(value: Any, d: BaseDistribution) -> Any:
+    if not _gridded(d):
+        return value
+    x = d.low + int(value) * d.step  # type: ignore[attr-defined]
+    return int(x) if isinstance(d, IntDistribution) else float(min(x, d.high))  # type: ignore[attr-defined]
 
 
 def _space(distributions: Sequence[BaseDistribution]) -> Space:
     params = []
     for i, d in enumerate(distributions):
-        if isinstance(d, FloatDistribution):
+        if _gridded(d):
+            params.append(Integer(f"p{i}", 0, _steps(d)))  # type: ignore[arg-type]
+        elif isinstance(d, FloatDistribution):
             params.append(Real(f"p{i}", float(d.low), float(d.high), log=d.log))
         elif isinstance(d, IntDistribution):
             params.append(Integer(f"p{i}", int(d.low), int(d.high), log=d.log))
