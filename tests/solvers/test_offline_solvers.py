@@ -196,6 +196,46 @@ def test_ignite_lowers_the_surrogate_sharpness():
     assert bool((after < 0.8 * before).all()), (before, after)
 
 
+def _bowl_features(n: int = 512):
+    data = Bowl(dim=4, n=n).dataset()
+    return NetEncoding(data.space, data.X).encode(data.X), standardized(data.y).float()
+
+
+def test_a_slack_constraint_with_a_nonnegative_multiplier_is_plain_training_and_a_free_one_is_not():
+    # eps far above rho * ||grad h||: the dual step lowers lambda from 0 every step. Kept >= 0 it stays 0 and
+    # the training is the plain one, step for step; let go negative (the reference code), it rewards sharpness.
+    Z, y = _bowl_features()
+    plain = SurrogateConfig(hidden=(16, 16), epochs=5, max_steps=40, lr=3e-3)
+    slack = Sharpness(eps=1e6, lambda_0=0.0, dual_lr=1e-3)
+    nets = [fit_surrogate(c, Z, y, generator=torch.Generator().manual_seed(0)) for c in (
+        plain, dataclasses.replace(plain, sharpness=slack),
+        dataclasses.replace(plain, sharpness=dataclasses.replace(slack, nonnegative=False)))]
+    assert all(torch.equal(a, b) for a, b in zip(nets[0].params, nets[1].params))
+    assert not torch.allclose(nets[0](Z), nets[2](Z))
+
+
+def test_the_gaussian_likelihood_head_learns_the_mean():
+    Z, y = _bowl_features()
+    config = SurrogateConfig(hidden=(32, 32), members=2, epochs=60, max_steps=300, lr=3e-3, loss="nll")
+    net = fit_surrogate(config, Z[:200], y[:200], generator=torch.Generator().manual_seed(0))
+    out = net.outputs(net.first(Z[200:]))
+    assert out.shape == (2, len(Z) - 200, 2) and torch.equal(net(Z[200:]), out[..., 0])
+    for member in net(Z[200:]):  # the mean head ranks held-out designs as their scores do
+        assert float(torch.corrcoef(torch.stack([member, y[200:]]))[0, 1]) > 0.9
+
+
+def test_bootstrap_weights_change_the_fit_and_stay_seeded():
+    Z, y = _bowl_features()
+    config = SurrogateConfig(hidden=(16, 16), epochs=5, max_steps=40, lr=3e-3, bootstrap=True)
+    a, b = (fit_surrogate(config, Z, y, generator=torch.Generator().manual_seed(0)) for _ in range(2))
+    plain = fit_surrogate(dataclasses.replace(config, bootstrap=False), Z, y, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a(Z), b(Z)) and not torch.allclose(a(Z), plain(Z))
+    with pytest.raises(InvalidConfigError, match=r"SurrogateConfig\.loss\b"):
+        SurrogateConfig(loss="huber")
+    with pytest.raises(InvalidConfigError, match=r"Sharpness\.nonnegative\b"):
+        Sharpness(nonnegative="no")
+
+
 def test_root_bridge_moves_low_designs_to_high_ones():
     problem = Bowl(dim=2, n=512)
     data = problem.dataset()

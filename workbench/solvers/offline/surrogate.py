@@ -8,12 +8,16 @@ finite-difference Hessian-vector product ``(grad_w h(w + r u) - grad_w h(w)) / r
 ``u = grad_w h / ||grad_w h||``, then raises ``lambda`` by ``dual_lr * (rho * ||grad_w h|| - eps)``, kept
 ``>= 0``. Every member of an ensemble has its own ``lambda``.
 
-Deviations from the reference code: the loss is the mean squared error (Design-Bench's forward models are
-Gaussian, trained by likelihood; gradient ascent uses their mean); ``lambda`` is clamped at 0 (the code
-lets it go negative); ``eps`` defaults to the paper's 0.1 (the code's gradient-ascent scripts pass 1e-3).
-With the paper's dual step size ``lambda`` grows by at most ``1e-3 * rho * ||grad_w h||`` per step, so at
-this module's capped training (3,000 steps, against ~25,000 for 100 epochs of TFBind8) the constraint
-barely acts: raise ``dual_lr`` or ``max_steps`` for a stronger effect.
+Defaults and the reference code (Design-Bench's forward model, which IGNITE's code trains): by default the
+loss is the mean squared error, ``lambda`` is clamped at 0, the data unweighted, the networks 256 wide and
+the training capped at 3,000 steps so a fit takes seconds on a CPU. The reference trains two layers of 2048
+for 100 epochs (~25,000 steps on TFBind8) on the Gaussian negative log-likelihood of a mean and a
+log-standard-deviation head (``loss="nll"``; the log-std soft-clamped between two learned bounds that start
+at log 0.1 and log 0.2), each row weighted by its count in one bootstrap resample (``bootstrap=True``), and
+lets ``lambda`` go negative (``Sharpness(nonnegative=False)``); gradient ascent uses the mean head. With the
+paper's dual step size ``lambda`` grows by at most ``1e-3 * rho * ||grad_w h||`` per step, so at the capped
+training the constraint barely acts. ``studies/offline_ignite_setting.py`` measures what each difference
+costs.
 
 The networks use the standard parameterization (PyTorch's default initialization) so that the norm of
 ``grad_w h`` means what it means in the paper's code; all members train at once as one batched network.
@@ -39,6 +43,9 @@ _ACTIVATIONS = {
 }
 
 
+LOSSES = ("mse", "nll")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Sharpness:
     """IGNITE's sharpness constraint ``rho * ||grad_w h(w)|| <= eps`` (the paper's defaults)."""
@@ -53,12 +60,16 @@ class Sharpness:
     rho: float = 0.05
     #: the finite-difference step of the Hessian-vector product (the reference code's ``r``)
     r: float = 0.05
+    #: keep ``lambda >= 0`` (projected dual ascent); the reference code lets it go negative (False)
+    nonnegative: bool = True
 
     def __post_init__(self) -> None:
         for name in ("eps", "rho", "r"):
             check_positive(self, name, getattr(self, name))
         for name in ("lambda_0", "dual_lr"):
             check_number(self, name, getattr(self, name), low=0)
+        if not isinstance(self.nonnegative, bool):
+            raise InvalidConfigError(f"Sharpness.nonnegative must be a bool, but got nonnegative={self.nonnegative!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +96,11 @@ class SurrogateConfig:
     max_steps: int = 3000
     #: IGNITE's sharpness constraint on the training, or None for plain training
     sharpness: Sharpness | None = None
+    #: "mse" (the mean squared error) or "nll" (Design-Bench's Gaussian likelihood of a mean and a soft-clamped
+    #: log-std head; the search uses the mean)
+    loss: str = "mse"
+    #: weight each row by its count in one bootstrap resample per member (Design-Bench's ``bootstraps=1``)
+    bootstrap: bool = False
 
     def __post_init__(self) -> None:
         owner = "SurrogateConfig"
@@ -96,6 +112,9 @@ class SurrogateConfig:
         for name in ("members", "batch_size", "epochs", "max_steps"):
             check_int(self, name, getattr(self, name), 1)
         check_positive(self, "lr", self.lr)
+        check_choice(self, "loss", self.loss, LOSSES)
+        if not isinstance(self.bootstrap, bool):
+            raise InvalidConfigError(f"{owner}.bootstrap must be a bool, but got bootstrap={self.bootstrap!r}")
         if self.sharpness is not None and not isinstance(self.sharpness, Sharpness):
             raise InvalidConfigError(f"{owner}.sharpness must be a Sharpness or None, but got {self.sharpness!r}")
 
@@ -106,8 +125,8 @@ class MLPStack:
     ``params`` is a list of tensors: per layer ``W`` (``S x a x b``) and ``b`` (``S x 1 x b``)."""
 
     def __init__(self, in_dim: int, hidden: tuple[int, ...], members: int, activation: str,
-                 generator: torch.Generator, device: torch.device | str) -> None:
-        self.widths = (in_dim, *hidden, 1)
+                 generator: torch.Generator, device: torch.device | str, outputs: int = 1) -> None:
+        self.widths = (in_dim, *hidden, outputs)
         self.act = _ACTIVATIONS[activation]
         self.params: list[Tensor] = []
         for a, b in zip(self.widths[:-1], self.widths[1:]):
@@ -132,12 +151,17 @@ class MLPStack:
         return torch.baddbmm(params[1], h, params[0])
 
     def rest(self, H: Tensor, params: list[Tensor] | None = None) -> Tensor:
-        """Predictions ``S x N`` from the first layer's pre-activations ``H`` (``S x N x h``)."""
+        """Predictions ``S x N`` (the first output: the mean of a Gaussian head) from the first layer's
+        pre-activations ``H`` (``S x N x h``)."""
+        return self.outputs(H, params)[..., 0]
+
+    def outputs(self, H: Tensor, params: list[Tensor] | None = None) -> Tensor:
+        """Every output ``S x N x outputs`` from the first layer's pre-activations."""
         params = self.params if params is None else params
         h = H
         for i in range(2, len(params), 2):  # the activation follows every layer but the last
             h = torch.baddbmm(params[i + 1], self.act(h), params[i])
-        return h.squeeze(-1)
+        return h
 
 
 def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: torch.Generator,
@@ -149,8 +173,15 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
     returns a term per member (``S``) added to each member's loss, e.g. COMs' conservatism."""
     device = Z.device
     S, n = config.members, Z.shape[0]
-    net = MLPStack(Z.shape[1], config.hidden, S, config.activation, generator, device)
-    opt = torch.optim.Adam(net.params, lr=config.lr)
+    nll = config.loss == "nll"
+    net = MLPStack(Z.shape[1], config.hidden, S, config.activation, generator, device, outputs=2 if nll else 1)
+    # the log-std head's soft bounds, learned per member (Design-Bench starts them at log 0.1 and log 0.2)
+    bounds = [torch.full((S, 1), math.log(v), device=device, requires_grad=True) for v in (0.1, 0.2)] if nll else []
+    opt = torch.optim.Adam(net.params + bounds, lr=config.lr)
+    weights = None
+    if config.bootstrap:  # each row counted as often as one resample with replacement draws it
+        draws = torch.randint(n, (S, n), generator=generator)
+        weights = torch.zeros(S, n).scatter_add_(1, draws, torch.ones(S, n)).to(device)
     batch = min(config.batch_size, n)
     per_epoch = max(1, n // batch)
     steps = min(config.epochs * per_epoch, config.max_steps)
@@ -163,16 +194,31 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
         j = step % per_epoch
         idx = order[:, j * batch : (j + 1) * batch]
         xb, yb = Z[idx], y[idx]
-        predictions = net(xb)
-        loss = ((predictions - yb) ** 2).mean(1)  # each member its own mean squared error
+        if nll:
+            out = net.outputs(net.first(xb))
+            predictions = out[..., 0]
+            lo, hi = bounds
+            logstd = hi - torch.nn.functional.softplus(hi - out[..., 1])
+            logstd = lo + torch.nn.functional.softplus(logstd - lo)
+            per_row = 0.5 * ((yb - predictions) / logstd.exp()) ** 2 + logstd + 0.5 * math.log(2 * math.pi)
+        else:
+            predictions = net(xb)
+            per_row = (predictions - yb) ** 2
+        if config.bootstrap:  # each member its own weighted mean loss
+            wb = torch.gather(weights, 1, idx)
+            loss = (wb * per_row).sum(1) / wb.sum(1).clamp_min(1.0)
+        else:  # each member its own mean loss
+            loss = per_row.mean(1)
         if penalty is not None:
             loss = loss + penalty(net, xb, predictions)
-        grads = torch.autograd.grad(loss.sum(), net.params)
+        grads = torch.autograd.grad(loss.sum(), net.params + bounds)
         if sharp is not None:
             extra, norm = _sharpness_gradient(net, xb, sharp, lam)
-            grads = tuple(g + e for g, e in zip(grads, extra))
-            lam = (lam + sharp.dual_lr * (sharp.rho * norm - sharp.eps)).clamp_min(0.0)
-        for p, g in zip(net.params, grads):
+            grads = tuple(g + e for g, e in zip(grads, extra)) + grads[len(extra):]
+            lam = lam + sharp.dual_lr * (sharp.rho * norm - sharp.eps)
+            if sharp.nonnegative:
+                lam = lam.clamp_min(0.0)
+        for p, g in zip(net.params + bounds, grads):
             p.grad = g
         opt.step()
     for p in net.params:
