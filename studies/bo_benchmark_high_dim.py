@@ -1,5 +1,6 @@
 """Bayesian-optimization benchmark, high-dimensional part: the solvers of studies/bo_benchmark.py, and TuRBO
-with a deep ensemble as its local model (``bo-turbo-ensemble``: a neural surrogate inside a trust region) and
+with neural local models (``bo-turbo-ensemble``, ``bo-turbo-hmc``, ``bo-turbo-ibnn``: a deep ensemble, an HMC
+BNN and the infinite-width BNN kernel inside a trust region, where they cannot run to the cube's corners) and
 SAASBO with MAP hyperparameters (``bo-saas-map``), on Styblinski-Tang-50, Ackley-50 and Levy-100; 100
 evaluations, 5 seeds. (``bo-saas``, SAASBO with NUTS, takes minutes per iteration on a CPU:
 benchmarks/saas_nuts.py measures it on a shorter run.)
@@ -12,13 +13,15 @@ Parts as in studies/bo_benchmark.py (``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_P
 
 from problems.synthetic import Ackley, Levy, StyblinskiTang
 from workbench import Study
-from workbench.models import EnsembleSurrogate
+from workbench.models import EnsembleSurrogate, HMCSurrogate, IBNNSurrogate
 from workbench.solvers.bo import BoTuRBO
 from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
 SOLVERS = [*BENCHMARK_SOLVERS,
            BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble"),
+           BoTuRBO(surrogate=HMCSurrogate(), name="bo-turbo-hmc"),
+           BoTuRBO(surrogate=IBNNSurrogate(), name="bo-turbo-ibnn"),
            "bo-saas-map"]
 
 PROBLEMS = [StyblinskiTang(dim=50), Ackley(dim=50), Levy(dim=100)]
