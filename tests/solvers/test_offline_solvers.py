@@ -5,6 +5,7 @@ low-value designs to high-value ones."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -34,6 +35,7 @@ from workbench.solvers.offline import (
     fit_surrogate,
     sharpness,
 )
+from workbench.solvers.offline.surrogate import bootstrap_counts, bounded_logstd
 from workbench.solvers.offline.base import standardized
 from workbench.solvers.offline.cmaes import DIAGONAL_ABOVE
 from workbench.solvers.offline.coms import Conservatism
@@ -214,6 +216,15 @@ def test_a_slack_constraint_with_a_nonnegative_multiplier_is_plain_training_and_
     assert not torch.allclose(nets[0](Z), nets[2](Z))
 
 
+def test_the_log_std_head_is_soft_clamped_as_design_bench_does_it():
+    lo, hi = torch.tensor(math.log(0.1)), torch.tensor(math.log(0.2))
+    out = bounded_logstd(torch.linspace(-30, 30, 601), lo, hi)
+    assert bool((out >= lo).all()) and bool((out.diff() >= 0).all())
+    # far below: the lower bound; far above: the upper bound passed through the second softplus
+    assert float(out[0] - lo) < 1e-6
+    assert abs(float(out[-1] - (lo + torch.nn.functional.softplus(hi - lo)))) < 1e-5
+
+
 def test_the_gaussian_likelihood_head_learns_the_mean():
     Z, y = _bowl_features()
     config = SurrogateConfig(hidden=(32, 32), members=2, epochs=60, max_steps=300, lr=3e-3, loss="nll")
@@ -224,12 +235,25 @@ def test_the_gaussian_likelihood_head_learns_the_mean():
         assert float(torch.corrcoef(torch.stack([member, y[200:]]))[0, 1]) > 0.9
 
 
-def test_bootstrap_weights_change_the_fit_and_stay_seeded():
+def test_bootstrap_weights_drop_the_rows_a_resample_misses_and_nothing_else_changes():
     Z, y = _bowl_features()
     config = SurrogateConfig(hidden=(16, 16), epochs=5, max_steps=40, lr=3e-3, bootstrap=True)
-    a, b = (fit_surrogate(config, Z, y, generator=torch.Generator().manual_seed(0)) for _ in range(2))
+    counts = bootstrap_counts(torch.Generator().manual_seed(0), 1, len(y))[0]
+    assert float(counts.sum()) == len(y)
+    missed, drawn = int(torch.nonzero(counts == 0)[0]), int(torch.nonzero(counts > 0)[0])
+
+    def fit(y_):
+        return fit_surrogate(config, Z, y_, generator=torch.Generator().manual_seed(0))(Z)
+
+    base = fit(y)
+    y_missed, y_drawn = y.clone(), y.clone()
+    y_missed[missed] += 100.0
+    y_drawn[drawn] += 100.0
+    assert torch.equal(fit(y_missed), base)  # a row the resample missed weighs nothing
+    assert not torch.allclose(fit(y_drawn), base)
+    # all-ones counts would be the unweighted fit: the same initialization and batch order
     plain = fit_surrogate(dataclasses.replace(config, bootstrap=False), Z, y, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(a(Z), b(Z)) and not torch.allclose(a(Z), plain(Z))
+    assert not torch.allclose(plain(Z), base)
     with pytest.raises(InvalidConfigError, match=r"SurrogateConfig\.loss\b"):
         SurrogateConfig(loss="huber")
     with pytest.raises(InvalidConfigError, match=r"Sharpness\.nonnegative\b"):

@@ -178,10 +178,7 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
     # the log-std head's soft bounds, learned per member (Design-Bench starts them at log 0.1 and log 0.2)
     bounds = [torch.full((S, 1), math.log(v), device=device, requires_grad=True) for v in (0.1, 0.2)] if nll else []
     opt = torch.optim.Adam(net.params + bounds, lr=config.lr)
-    weights = None
-    if config.bootstrap:  # each row counted as often as one resample with replacement draws it
-        draws = torch.randint(n, (S, n), generator=generator)
-        weights = torch.zeros(S, n).scatter_add_(1, draws, torch.ones(S, n)).to(device)
+    weights = bootstrap_counts(generator, S, n).to(device) if config.bootstrap else None
     batch = min(config.batch_size, n)
     per_epoch = max(1, n // batch)
     steps = min(config.epochs * per_epoch, config.max_steps)
@@ -197,9 +194,7 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
         if nll:
             out = net.outputs(net.first(xb))
             predictions = out[..., 0]
-            lo, hi = bounds
-            logstd = hi - torch.nn.functional.softplus(hi - out[..., 1])
-            logstd = lo + torch.nn.functional.softplus(logstd - lo)
+            logstd = bounded_logstd(out[..., 1], *bounds)
             per_row = 0.5 * ((yb - predictions) / logstd.exp()) ** 2 + logstd + 0.5 * math.log(2 * math.pi)
         else:
             predictions = net(xb)
@@ -225,6 +220,23 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
         p.grad = None
         p.requires_grad_(False)
     return net
+
+
+def bounded_logstd(raw: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
+    """The log-std head soft-clamped into ``(lo, hi)`` as Design-Bench's forward model does it: first below
+    ``hi`` (``hi - softplus(hi - raw)``), then above ``lo`` (``lo + softplus(x - lo)``)."""
+    below = hi - torch.nn.functional.softplus(hi - raw)
+    return lo + torch.nn.functional.softplus(below - lo)
+
+
+def bootstrap_counts(generator: torch.Generator, members: int, n: int) -> Tensor:
+    """How often each of ``n`` rows is drawn in one resample with replacement, per member (``members x n``).
+    The draws come from a generator of their own, seeded from ``generator``'s seed without drawing from it,
+    so that a weighted fit initializes and orders its batches as the unweighted one does."""
+    resample = torch.Generator().manual_seed((generator.initial_seed() * 6364136223846793005 + 1442695040888963407)
+                                             % 2**63)
+    draws = torch.randint(n, (members, n), generator=resample)
+    return torch.zeros(members, n).scatter_add_(1, draws, torch.ones(members, n))
 
 
 def _per_member_norm(grads: list[Tensor] | tuple[Tensor, ...]) -> Tensor:
