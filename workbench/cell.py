@@ -15,6 +15,7 @@ device, the budget, what was recorded before (``history``), and
 from __future__ import annotations
 
 import io
+import json
 import logging
 import math
 import time
@@ -240,7 +241,12 @@ class CellRun:
         """Mark the cell finished under its budget (the loop has returned with the budget spent), with the
         solver's notes, if it left any."""
         if self.notes:
-            self._recorder.mark(NOTES, self.notes)
+            try:
+                notes = json.loads(json.dumps(self.notes, allow_nan=False))
+            except (TypeError, ValueError) as e:
+                raise SolverError(f"solver {self.solver.label!r} put notes on record that are not plain JSON "
+                                  f"(str, numbers, lists, dicts; no NaN): {e}") from e
+            self._recorder.mark(NOTES, notes)
         self._recorder.mark(FINISHED, self.budget.describe())
         self.events.cell_finished(self.key, self.best, self.n_failed)
 

@@ -17,6 +17,8 @@ from torch import Tensor
 
 from problems.offline import OfflineFunction
 from problems.synthetic import Ackley, Branin
+from workbench.browse.folders import rebuild
+from workbench.browse.live import storage_cells
 from workbench.errors import InvalidStudyError, SolverError
 from workbench.families.offline import OfflineData, OfflineProblem, OfflineSolver, generator, scoring
 from workbench.families.offline.tables import offline_tables
@@ -126,6 +128,25 @@ def test_what_a_solver_puts_on_record_reaches_the_results(tmp_path):
     assert notes == {f"toy-ackley4/Noter/{s}": {"device": "cpu", "rows": rows, "seed_twice": 2 * s} for s in (0, 3)}
     again = Series.of_dataset(ds, "toy-ackley4", "Noter", 3)  # a Dataset read back keeps them
     assert again.notes == notes["toy-ackley4/Noter/3"] and Series.of_dataset(ds, "toy-ackley4", "Spy", 0).notes == {}
+    # and so does the dashboard's live view, rebuilt from the storage alone
+    stored = storage_cells(Store(default_storage_url(tmp_path / "notes")).studies())
+    assert json.loads(rebuild(stored, None).attrs["notes"]) == notes
+
+
+@dataclass(frozen=True, kw_only=True)
+class BadNoter(Spy):
+    def propose(self, data: OfflineData, k: int, cell: CellContext) -> Tensor:
+        cell.notes["target"] = float("nan")
+        return super().propose(data, k, cell)
+
+
+def test_notes_that_are_not_plain_json_are_one_solver_error_after_the_steps_are_recorded(tmp_path):
+    study = Study("badnotes", problems=[task()], solvers=[BadNoter()], seeds=(0,), budget=K)
+    with pytest.raises(SolverError, match=r"solver 'BadNoter' put notes on record that are not plain JSON"):
+        Runner(study, run_dir=tmp_path / "badnotes", device="cpu").run()
+    store = Store(default_storage_url(tmp_path / "badnotes"))
+    (cell,) = store.studies()
+    assert len(store.trials(cell._study_id)) == K
 
 
 def test_solvers_get_only_the_visible_data(tmp_path):

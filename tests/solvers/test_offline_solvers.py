@@ -35,12 +35,12 @@ from workbench.solvers.offline import (
     fit_surrogate,
     sharpness,
 )
-from workbench.solvers.offline.surrogate import bootstrap_counts, bounded_logstd
 from workbench.solvers.offline.base import standardized
 from workbench.solvers.offline.cmaes import DIAGONAL_ABOVE
 from workbench.solvers.offline.coms import Conservatism
 from workbench.solvers.offline.ga import ascend
 from workbench.solvers.offline.rank import ranking_loss
+from workbench.solvers.offline.surrogate import bootstrap_counts, bounded_logstd
 from workbench.space import Categorical, Real, Sequence, Space
 from workbench.study import Study
 
@@ -431,7 +431,8 @@ def test_sequence_search_options_fail_when_declared_naming_the_field():
                         (lambda: COMs(standardize="yes"), "standardize"),
                         (lambda: COMs(tau=0.0), "tau"),
                         (lambda: RankingModel(loss="lambdarank"), "loss"),
-                        (lambda: RankingModel(validation=1.0), "validation")]:
+                        (lambda: RankingModel(validation=1.0), "validation"),
+                        (lambda: RankingModel(surrogate=SurrogateConfig(loss="nll")), "surrogate")]:
         with pytest.raises(InvalidConfigError, match=rf"\.{field}\b"):
             make()
 

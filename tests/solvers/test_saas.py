@@ -95,3 +95,14 @@ def test_nuts_saas_samples_hyperparameters_that_switch_the_irrelevant_inputs_off
     assert float(ls[2:].min()) > 3 * float(ls[:2].max()), ls
     post = model.posterior(X[:5])
     assert torch.allclose(post.mixture_mean.squeeze(-1), Y[:5, 0], atol=0.3)
+
+
+def test_thompson_sampling_draws_from_one_gp_of_the_mixture():
+    problem = Branin()
+    solver = solvers.get("bo-saas-map")(n_initial=4, acquisition=AcquisitionConfig(acquisition="ts", ts_candidates=64),
+                                        surrogate=SaasSurrogate(inference="map", taus=3))
+    run = solver.start(CellContext(space=problem.space, seed=0, device=torch.device("cpu")))
+    for q in (4, 2, 2):
+        X = run.ask(q)
+        assert X.shape == (q, 2) and bool(problem.space.contains(X).all())
+        run.tell(X, problem.evaluate(X))

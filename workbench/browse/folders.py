@@ -244,7 +244,7 @@ def rebuild(stored: list[StorageCell], series: SeriesReader | None, base: xr.Dat
             one = series(c)
         else:
             one = Series.not_read(steps or 1, done)
-        out[(c.problem, c.solver, c.seed)] = dataclasses.replace(one, finished=done)
+        out[(c.problem, c.solver, c.seed)] = dataclasses.replace(one, finished=done, notes=c.notes or one.notes)
     ds = build(layout, out)
     ds.attrs["live"] = "storage"
     return ds

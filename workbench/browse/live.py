@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.budget import FINISHED, Budget, finished
+from workbench.cell import NOTES
 
 STORAGE_FILES = ("optuna.db", "journal.log")
 
@@ -34,6 +35,8 @@ class StorageCell:
     mark: Budget | None = None
     #: what the cell carries about its study and problem (:func:`workbench.results.cell_meta`)
     meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: what its solver put on record (:attr:`workbench.solver.CellContext.notes`), once finished
+    notes: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def finished_under(self, budget: Budget) -> bool:
         """Finished under ``budget`` (a cell finished under a smaller one has more to run)."""
@@ -73,6 +76,6 @@ def storage_cells(frozen_studies: list[Any]) -> list[StorageCell]:
             key=fs.study_name, study_id=fs._study_id, study=str(meta.get("study", "")), problem=str(meta["problem"]),
             solver=str(meta["solver"]), seed=int(meta["seed"]), budget=budget,
             finished=budget is not None and finished(fs.user_attrs, budget), error=str(fs.user_attrs.get("error", "")),
-            meta=meta, mark=Budget.from_json(fs.user_attrs.get(FINISHED)),
+            meta=meta, mark=Budget.from_json(fs.user_attrs.get(FINISHED)), notes=dict(fs.user_attrs.get(NOTES) or {}),
         ))
     return out

@@ -2,18 +2,20 @@
 
 The SAAS prior shrinks every input dimension out of the kernel unless the data say otherwise: a global
 shrinkage ``tau ~ HalfCauchy(0.1)`` and per-dimension inverse squared lengthscales
-``rho_i ~ HalfCauchy(tau)`` (BoTorch writes ``tau / lengthscale_i^2 ~ HalfCauchy(1)``) in a Matérn-5/2 ARD
-kernel, with a constant mean ``~ N(0, 1)``, an output scale and a fitted noise. Two ways to its
-hyperparameters:
+``rho_i ~ HalfCauchy(tau)`` in a Matérn-5/2 ARD kernel, with a constant mean ``~ N(0, 1)``, an output scale
+and a fitted noise. Two ways to its hyperparameters:
 
 * ``inference="nuts"`` — the paper's: the hyperparameters' posterior sampled by NUTS (512 warmup steps, 256
   samples kept every 16th, tree depth 6: the paper's and BoTorch's defaults), the model the average of the
   16 GPs (``SaasFullyBayesianSingleTaskGP``). BoTorch runs NUTS in NumPyro on JAX, which the ``saas`` extra
   installs (``pip install -e '.[saas]'``); it is not a default dependency because with JAX installed every
   import of BoTorch's acquisitions also imports JAX (about 2 s per process).
-* ``inference="map"`` — the SAAS prior with MAP hyperparameters, one GP per global shrinkage ``tau`` drawn
-  from ``HalfCauchy(0.1)`` (``taus`` of them), the model their equal-weight mixture
+* ``inference="map"`` — MAP hyperparameters under BoTorch's form of the prior, one GP per global shrinkage
+  drawn from ``HalfCauchy(0.1)`` (``taus`` of them), the model their equal-weight mixture
   (``EnsembleMapSaasSingleTaskGP``): torch only, and a fit costs seconds where NUTS costs minutes on a CPU.
+  BoTorch's MAP form puts ``HalfCauchy(1)`` on ``tau / lengthscale_i^2``, i.e. ``rho_i ~ HalfCauchy(1 / tau)``:
+  in the paper's notation a global shrinkage drawn from ``HalfCauchy(10)``, weaker than NUTS's. The draws are
+  made at a run's first fit and kept in its state (a resumed run draws again).
 
 Both models' posteriors are mixtures over their GPs (BoTorch's ``GaussianMixturePosterior``): the MC
 acquisitions (qLogEI, qLogNEI) average over the mixture's components.

@@ -272,14 +272,18 @@ def _thompson(config: AcquisitionConfig, model: Model, enc: Encoding, Z: Tensor,
                                                                                            generator=generator)))
     cands = sobol.draw(n // 2, dtype=torch.float64).to(Z)
     with torch.no_grad():
-        best = model.posterior(Z).mean.squeeze(-1).argsort(descending=True)[:5]
+        post = model.posterior(Z)
+        best = getattr(post, "mixture_mean", post.mean).reshape(Z.shape[0]).argsort(descending=True)[:5]
     base = Z[best][torch.randint(len(best), (n - n // 2,), generator=generator).to(Z.device)]
     noise = 0.05 * torch.randn(base.shape, generator=generator, dtype=torch.float64).to(Z)
     cands = torch.cat([cands, (base + noise).clamp(0, 1)])
     if enc.is_relaxed:
         cands = enc.project(cands)
     with torch.no_grad():
-        return MaxPosteriorSampling(model, replacement=False)(cands, num_samples=q)
+        chosen = MaxPosteriorSampling(model, replacement=False)(cands, num_samples=q)
+    if chosen.ndim == 3:  # a mixture of GPs (SAAS) answers per component: a draw of the mixture is one of them
+        chosen = chosen[int(torch.randint(chosen.shape[0], (1,), generator=generator))]
+    return chosen
 
 
 def _random(enc: Encoding, q: int, generator: torch.Generator, device: torch.device) -> Tensor:

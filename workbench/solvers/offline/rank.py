@@ -85,6 +85,9 @@ class RankingModel(SurrogateSolver):
         super().__post_init__()
         if self.surrogate.sharpness is not None:
             raise InvalidConfigError("RankingModel.surrogate.sharpness must be None: the ranking loss has no IGNITE variant here")
+        if self.surrogate.loss != "mse" or self.surrogate.bootstrap:
+            raise InvalidConfigError("RankingModel.surrogate.loss and .bootstrap must stay at 'mse' and False: the "
+                                     "ranking model trains on its own loss (RankingModel.loss)")
         check_choice(self, "loss", self.loss, LOSSES)
         check_int(self, "lists", self.lists, 2)
         check_int(self, "list_length", self.list_length, 2)

@@ -285,6 +285,7 @@ class ROOT(OfflineSolver):
         else:  # no pair survived the threshold: aim just above the visible best
             target = float(y.max()) + 1.0
         cell.notes.update(scale=self.scale, epochs=self.epochs, passes=self.passes, n_fit=min(self.n_fit, Z.shape[0]),
-                          hidden=self.bridge.hidden, target=target, best_synthetic=best_synthetic)
+                          hidden=self.bridge.hidden, target=target,
+                          best_synthetic=best_synthetic if best_synthetic > -float("inf") else None)
         x = bridge.sample(x_low, y_low, torch.full_like(y_low, target), generator(cell, salt=5))
         return enc.decode(x)
