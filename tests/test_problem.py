@@ -5,6 +5,7 @@ import torch
 
 from problems.synthetic import Branin, Hartmann, Shekel
 from workbench import (
+    Embedded,
     FunctionProblem,
     Integer,
     InvalidProblemError,
@@ -112,6 +113,22 @@ def test_negated_wrapper_flips_direction_values_and_optimum():
     assert neg.direction == "maximize" and neg.optimum == pytest.approx(-0.397887)
     X = neg.space.sample(4, seed=0)
     assert torch.equal(neg.evaluate(X), -Branin().evaluate(X))
+
+
+def test_embedded_problem_only_hears_its_own_inputs():
+    emb = Embedded(Branin(), 20, seed=1)
+    assert emb.name == "branin-in20" and emb.space.dim == 20 and emb.optimum == pytest.approx(0.397887)
+    assert len(set(emb.active)) == 2 and emb.active != [0, 1]  # a seeded permutation, not the first columns
+    assert [emb.space.parameters[c].name for c in emb.active] == ["x0", "x1"]
+    X = emb.space.sample(8, seed=0)
+    assert torch.equal(emb.evaluate(X), Branin().evaluate(X[:, emb.active]))
+    moved = emb.space.sample(8, seed=1)
+    moved[:, emb.active] = X[:, emb.active]  # every other input changed
+    assert torch.equal(emb.evaluate(moved), emb.evaluate(X))
+    assert Embedded(Branin(), 20, seed=1).active == emb.active and Embedded(Branin(), 20, seed=2).active != emb.active
+    for bad, field in [(dict(dim=2), "dim"), (dict(dim=20.0), "dim"), (dict(dim=20, seed="a"), "seed")]:
+        with pytest.raises(InvalidProblemError, match=rf"Embedded\.{field}\b"):
+            Embedded(Branin(), **bad)
 
 
 def test_catalog_knows_the_classic_functions():

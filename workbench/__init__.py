@@ -18,7 +18,7 @@ from workbench.errors import (
     WorkbenchError,
 )
 from workbench.family import Family, Metric, families
-from workbench.problem import Costed, FunctionProblem, Negated, Noisy, Problem, Queryable, problem
+from workbench.problem import Costed, Embedded, FunctionProblem, Negated, Noisy, Problem, Queryable, problem
 from workbench.space import Categorical, Integer, Real, Sequence, Space
 from workbench.study import Study
 
@@ -40,6 +40,7 @@ __all__ = [
     "InvalidSpaceError",
     "InvalidStudyError",
     "Metric",
+    "Embedded",
     "Negated",
     "Noisy",
     "Problem",

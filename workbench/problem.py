@@ -19,7 +19,7 @@ from torch import Tensor
 
 from workbench.errors import InvalidProblemError, InvalidSpaceError
 from workbench.registry import Registry, entry_points_loader
-from workbench.space import Parameter, Space
+from workbench.space import Parameter, Real, Space
 
 Direction = Literal["minimize", "maximize"]
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
@@ -216,6 +216,45 @@ class Noisy(Wrapped):
             self._generator = torch.Generator().manual_seed(0x5EED)
         noise = torch.randn(y.shape, generator=self._generator, dtype=torch.float64)
         return y + self.std * noise.to(y.device, y.dtype)
+
+
+class Embedded(Wrapped):
+    """The inner problem inside ``dim`` inputs, of which only its own change the value: the sparse
+    high-dimensional setting of SAASBO's (Eriksson & Jankowiak, UAI 2021) and REMBO's benchmarks, e.g.
+    ``Embedded(Hartmann(), 100)`` ("hartmann6-in100"). Where the inner inputs sit among the ``dim`` is a
+    permutation drawn from ``seed`` (the same for every cell); the other inputs are ``Real(f"u{i}", 0, 1)``."""
+
+    def __init__(self, inner: Problem, dim: int, *, seed: int = 0, name: str | None = None) -> None:
+        super().__init__(inner)
+        if not isinstance(inner, Queryable):
+            raise InvalidProblemError(f"Embedded needs a queryable problem, but {inner.name!r} has no evaluate")
+        width = inner.space.dim
+        if len(inner.space.parameters) != width:
+            raise InvalidProblemError(f"Embedded needs one native column per parameter, but {inner.name!r} has a "
+                                      "Sequence")
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim <= width:
+            raise InvalidProblemError(f"Embedded.dim must be an int > {width} (the inner problem's inputs), "
+                                      f"but got dim={dim!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise InvalidProblemError(f"Embedded.seed must be an int, but got seed={seed!r}")
+        taken = {p.name for p in inner.space.parameters}
+        #: the columns of the inner problem's inputs, in its order
+        self.active = torch.randperm(dim, generator=torch.Generator().manual_seed(seed))[:width].tolist()
+        params: list[Parameter] = [Real(f"u{i}", 0.0, 1.0) for i in range(dim)]
+        if taken & {p.name for p in params}:
+            raise InvalidProblemError(f"Embedded: the inner problem's parameter names {sorted(taken)} clash with "
+                                      "the added inputs u0, u1, ...")
+        for column, p in zip(self.active, inner.space.parameters):
+            params[column] = p
+        self.space = Space(*params)
+        self.dim, self.seed = dim, seed
+        self.name = name or f"{inner.name}-in{dim}"
+        self.params = {"dim": dim, "seed": seed}
+        self.optimizers = ()
+        validate_problem(self, f"problem {self.name!r}")
+
+    def evaluate(self, X: Tensor) -> Tensor:
+        return self.inner.evaluate(X[..., self.active])
 
 
 class Negated(Wrapped):

@@ -1,0 +1,21 @@
+"""The setting SAASBO is built for: a function of few inputs inside many. Hartmann-6 embedded in 100
+dimensions (94 inputs change nothing; where the 6 sit is a fixed seeded permutation), 100 evaluations, 5
+seeds: ``bo-saas-map`` against ``bo-gp``, ``optuna-gp`` and ``random``.
+
+    .venv/bin/workbench run studies/bo_sparse_high_dim.py --runs-dir runs --workers 2
+    .venv/bin/python scripts/bo_table.py runs/bo-sparse-high-dim/results.nc --observations 25,50
+
+``BO_SPARSE_SOLVERS`` / ``BO_SPARSE_SEEDS`` (comma-separated) run a part.
+"""
+
+from problems.synthetic import Hartmann
+from workbench import Embedded, Study
+from workbench.study import pick
+
+study = Study(
+    name="bo-sparse-high-dim",
+    problems=[Embedded(Hartmann(), 100)],
+    solvers=pick("BO_SPARSE_SOLVERS", ["bo-saas-map", "bo-gp", "optuna-gp", "random"]),
+    seeds=[int(s) for s in pick("BO_SPARSE_SEEDS", range(5))],
+    budget=100,
+)
