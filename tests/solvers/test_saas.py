@@ -106,3 +106,16 @@ def test_thompson_sampling_draws_from_one_gp_of_the_mixture():
         X = run.ask(q)
         assert X.shape == (q, 2) and bool(problem.space.contains(X).all())
         run.tell(X, problem.evaluate(X))
+
+
+def test_the_paper_shrinkage_hands_botorch_the_inverse_taus():
+    X, Y = _data(n=20)
+    fits = {}
+    for shrinkage in ("botorch", "paper"):
+        state: dict = {}
+        fits[shrinkage] = SaasSurrogate(inference="map", taus=3, shrinkage=shrinkage).fit(
+            X, Y, generator=torch.Generator().manual_seed(0), state=state)
+        drawn = state["saas_taus"]
+    assert torch.allclose(fits["botorch"].taus, drawn) and torch.allclose(fits["paper"].taus, 1.0 / drawn)
+    with pytest.raises(InvalidConfigError, match=r"SaasSurrogate\.shrinkage\b"):
+        SaasSurrogate(inference="map", shrinkage="strong")

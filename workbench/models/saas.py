@@ -63,9 +63,13 @@ class SaasSurrogate(Surrogate):
     max_tree_depth: int = 6
     #: MAP: the global shrinkages ``tau`` (one GP each), drawn from HalfCauchy(0.1)
     taus: int = 4
+    #: MAP: "botorch" (BoTorch's form: HalfCauchy(1) on ``tau / l^2``) or "paper" (``1 / l^2 ~
+    #: HalfCauchy(tau)``, the paper's and the NUTS model's: BoTorch's form given ``1 / tau``)
+    shrinkage: str = "botorch"
 
     def __post_init__(self) -> None:
         check_choice(self, "inference", self.inference, INFERENCE)
+        check_choice(self, "shrinkage", self.shrinkage, ("botorch", "paper"))
         for f in ("warmup", "samples", "thinning", "max_tree_depth", "taus"):
             check_int(self, f, getattr(self, f), 1)
         if self.thinning > self.samples:
@@ -107,7 +111,10 @@ class SaasSurrogate(Surrogate):
             u = torch.rand(self.taus, generator=generator, dtype=torch.float64)
             taus = 0.1 * torch.tan(0.5 * math.pi * u)  # HalfCauchy(0.1) by inversion
             state["saas_taus"] = taus
-        model = EnsembleMapSaasSingleTaskGP(X, Y, num_taus=self.taus, taus=taus.to(X))
+        # BoTorch's form puts HalfCauchy(1) on tau / l^2, i.e. 1 / l^2 ~ HalfCauchy(1 / tau): the paper's
+        # prior with global shrinkage tau is BoTorch's given 1 / tau
+        given = 1.0 / taus if self.shrinkage == "paper" else taus
+        model = EnsembleMapSaasSingleTaskGP(X, Y, num_taus=self.taus, taus=given.to(X))
         saved = state.get("saas_map")
         if saved is not None:  # warm start from the previous fit (same shapes: same number of taus)
             current = model.state_dict()
