@@ -103,9 +103,10 @@ class GPSurrogate(Surrogate):
         return model
 
 
-def save_hyperparameters(model: SingleTaskGP) -> dict[str, Tensor]:
-    """The kernel, mean and likelihood parameters (not the data, not the outcome transform's statistics)."""
-    keep = ("covar_module.", "mean_module.", "likelihood.")
+def save_hyperparameters(model: SingleTaskGP, also: tuple[str, ...] = ()) -> dict[str, Tensor]:
+    """The kernel, mean and likelihood parameters (not the data, not the outcome transform's statistics),
+    and the entries named in ``also`` (buffers a model needs back on loading)."""
+    keep = ("covar_module.", "mean_module.", "likelihood.", *also)
     return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(keep)}
 
 

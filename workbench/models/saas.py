@@ -104,7 +104,7 @@ class SaasSurrogate(Surrogate):
     def _map(self, X: Tensor, Y: Tensor, generator: torch.Generator, state: dict[str, Any]) -> Model:
         from botorch.models.map_saas import EnsembleMapSaasSingleTaskGP
 
-        from workbench.models.gp import fit_mll
+        from workbench.models.gp import fit_mll, load_hyperparameters, save_hyperparameters
 
         taus = state.get("saas_taus")
         if taus is None or taus.numel() != self.taus:  # drawn once per run: the mixture keeps its members
@@ -115,12 +115,7 @@ class SaasSurrogate(Surrogate):
         # prior with global shrinkage tau is BoTorch's given 1 / tau
         given = 1.0 / taus if self.shrinkage == "paper" else taus
         model = EnsembleMapSaasSingleTaskGP(X, Y, num_taus=self.taus, taus=given.to(X))
-        saved = state.get("saas_map")
-        if saved is not None:  # warm start from the previous fit (same shapes: same number of taus)
-            current = model.state_dict()
-            if all(k in current and current[k].shape == v.shape for k, v in saved.items()):
-                model.load_state_dict(saved, strict=False)
+        load_hyperparameters(model, state.get("saas_map"))  # warm start from the previous fit
         model = fit_mll(model, seed=seed_from(generator), jitter=state.get("jitter"))
-        keep = ("covar_module.", "mean_module.", "likelihood.", "taus")
-        state["saas_map"] = {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(keep)}
+        state["saas_map"] = save_hyperparameters(model, also=("taus",))
         return model
