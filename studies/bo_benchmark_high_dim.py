@@ -1,7 +1,8 @@
 """Bayesian-optimization benchmark, high-dimensional part: the solvers of studies/bo_benchmark.py, and TuRBO
 with neural local models (``bo-turbo-ensemble``, ``bo-turbo-hmc``, ``bo-turbo-ibnn``: a deep ensemble, an HMC
 BNN and the infinite-width BNN kernel inside a trust region, where they cannot run to the cube's corners) and
-SAASBO with MAP hyperparameters (``bo-saas-map``), on Styblinski-Tang-50, Ackley-50 and Levy-100; 100
+SAASBO with MAP hyperparameters (``bo-saas-map``), and ``bo-gp-dim-scaled`` (``bo-gp`` under the
+dimension-scaled lengthscale prior of Hvarfner, Hellsten & Nardi, ICML 2024), on Styblinski-Tang-50, Ackley-50 and Levy-100; 100
 evaluations, 5 seeds. (``bo-saas``, SAASBO with NUTS, takes minutes per iteration on a CPU:
 benchmarks/saas_nuts.py measures it on a shorter run.)
 
@@ -13,8 +14,8 @@ Parts as in studies/bo_benchmark.py (``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_P
 
 from problems.synthetic import Ackley, Levy, StyblinskiTang
 from workbench import Study
-from workbench.models import EnsembleSurrogate, HMCSurrogate, IBNNSurrogate
-from workbench.solvers.bo import BoTuRBO
+from workbench.models import EnsembleSurrogate, HMCSurrogate, IBNNSurrogate, LightGPSurrogate
+from workbench.solvers.bo import BoGP, BoTuRBO
 from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
@@ -22,7 +23,8 @@ SOLVERS = [*BENCHMARK_SOLVERS,
            BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble"),
            BoTuRBO(surrogate=HMCSurrogate(), name="bo-turbo-hmc"),
            BoTuRBO(surrogate=IBNNSurrogate(), name="bo-turbo-ibnn"),
-           "bo-saas-map"]
+           "bo-saas-map",
+           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), name="bo-gp-dim-scaled")]
 
 PROBLEMS = [StyblinskiTang(dim=50), Ackley(dim=50), Levy(dim=100)]
 

@@ -1,7 +1,7 @@
 """The setting SAASBO is built for: a function of few inputs inside many. Hartmann-6 embedded in 100
 dimensions (94 inputs change nothing; where the 6 sit is a fixed seeded permutation), 100 evaluations, 5
 seeds: ``bo-saas-map`` (BoTorch's form of the prior) and ``bo-saas-map-paper`` (the paper's global shrinkage)
-against ``bo-gp``, ``optuna-gp`` and ``random``.
+against ``bo-gp``, ``bo-gp-dim-scaled`` (``bo-gp`` under the dimension-scaled lengthscale prior), ``optuna-gp`` and ``random``.
 
     .venv/bin/workbench run studies/bo_sparse_high_dim.py --runs-dir runs --workers 2
     .venv/bin/python scripts/bo_table.py runs/bo-sparse-high-dim/results.nc --observations 25,50
@@ -11,12 +11,13 @@ against ``bo-gp``, ``optuna-gp`` and ``random``.
 
 from problems.synthetic import Hartmann
 from workbench import Embedded, Study
-from workbench.models import SaasSurrogate
-from workbench.solvers.bo import BoSAASMap
+from workbench.models import LightGPSurrogate, SaasSurrogate
+from workbench.solvers.bo import BoGP, BoSAASMap
 from workbench.study import pick
 
 SOLVERS = ["bo-saas-map", BoSAASMap(surrogate=SaasSurrogate(inference="map", shrinkage="paper"),
-                                    name="bo-saas-map-paper"), "bo-gp", "optuna-gp", "random"]
+                                    name="bo-saas-map-paper"), "bo-gp",
+           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), name="bo-gp-dim-scaled"), "optuna-gp", "random"]
 
 study = Study(
     name="bo-sparse-high-dim",
