@@ -1,9 +1,11 @@
 """Bayesian-optimization benchmark, high-dimensional part: the solvers of studies/bo_benchmark.py, and TuRBO
 with neural local models (``bo-turbo-ensemble``, ``bo-turbo-hmc``, ``bo-turbo-ibnn``: a deep ensemble, an HMC
 BNN and the infinite-width BNN kernel inside a trust region, where they cannot run to the cube's corners) and
-SAASBO with MAP hyperparameters (``bo-saas-map``), and ``bo-gp-dim-scaled`` (``bo-gp`` under the
-dimension-scaled lengthscale prior of Hvarfner, Hellsten & Nardi, ICML 2024), on Styblinski-Tang-50, Ackley-50 and Levy-100; 100
-evaluations, 5 seeds. (``bo-saas``, SAASBO with NUTS, takes minutes per iteration on a CPU:
+SAASBO with MAP hyperparameters (``bo-saas-map``), ``bo-gp-dim-scaled`` (``bo-gp`` under the
+dimension-scaled lengthscale prior of Hvarfner, Hellsten & Nardi, ICML 2024) and
+``bo-gp-dim-scaled-msr-search`` (that prior with the acquisition search of MSR, Papenmeier, Poloczek & Nardi,
+ICML 2025: starts chosen among Sobol points and points near the best inputs), on Styblinski-Tang-50, Ackley-50
+and Levy-100; 100 evaluations, 5 seeds. (``bo-saas``, SAASBO with NUTS, takes minutes per iteration on a CPU:
 benchmarks/saas_nuts.py measures it on a shorter run.)
 
     .venv/bin/workbench run studies/bo_benchmark_high_dim.py --runs-dir runs --workers 2
@@ -15,10 +17,12 @@ Parts as in studies/bo_benchmark.py (``BO_BENCHMARK_SOLVERS`` / ``BO_BENCHMARK_P
 from problems.synthetic import Ackley, Levy, StyblinskiTang
 from workbench import Study
 from workbench.models import EnsembleSurrogate, HMCSurrogate, IBNNSurrogate, LightGPSurrogate
-from workbench.solvers.bo import BoGP, BoTuRBO
+from workbench.solvers.bo import AcquisitionConfig, BoGP, BoTuRBO
 from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
+MSR_SEARCH = AcquisitionConfig(acquisition="logei", num_restarts=5, raw_samples=512, around_best=512,
+                               local_starts=0)
 SOLVERS = [*BENCHMARK_SOLVERS,
            BoTuRBO(surrogate=EnsembleSurrogate(), name="bo-turbo-ensemble"),
            BoTuRBO(surrogate=HMCSurrogate(), name="bo-turbo-hmc"),
@@ -27,7 +31,11 @@ SOLVERS = [*BENCHMARK_SOLVERS,
            # which took about 10 s per proposal on this CPU
            BoTuRBO(surrogate=IBNNSurrogate(), candidates=1000, name="bo-turbo-ibnn"),
            "bo-saas-map",
-           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), name="bo-gp-dim-scaled")]
+           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), name="bo-gp-dim-scaled"),
+           # the dimension-scaled prior with MSR's acquisition search (Papenmeier, Poloczek & Nardi, ICML 2025):
+           # LogEI from 5 starts chosen among 512 Sobol points and 512 points near the best inputs
+           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), acquisition=MSR_SEARCH,
+                name="bo-gp-dim-scaled-msr-search")]
 
 PROBLEMS = [StyblinskiTang(dim=50), Ackley(dim=50), Levy(dim=100)]
 

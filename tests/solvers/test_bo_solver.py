@@ -206,7 +206,7 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
     from botorch.acquisition import qLogNoisyExpectedImprovement
 
     from workbench.models import GPSurrogate
-    from workbench.solvers.bo.core import AcquisitionConfig, _incumbent, _starts, standardize
+    from workbench.solvers.bo.core import AcquisitionConfig, _best_inputs, _starts, standardize
 
     gen = torch.Generator().manual_seed(0)
     Z = torch.rand(12, 2, generator=gen, dtype=torch.float64)
@@ -215,7 +215,7 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
     acq = qLogNoisyExpectedImprovement(model, X_baseline=Z)
     bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
     config = AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=3, local_scale=0.01)
-    starts = _starts(config, acq, bounds, _incumbent(model, Z), seed=1, generator=gen)
+    starts = _starts(config, acq, bounds, _best_inputs(model, Z), seed=1, generator=gen)
     assert starts.shape == (7, 1, 2)
     with torch.no_grad():
         incumbent = Z[model.posterior(Z).mean.squeeze(-1).argmax()]
@@ -223,8 +223,38 @@ def test_the_acquisition_search_also_starts_at_the_incumbent():
     assert bool(((starts[5:, 0] - incumbent).abs() < 0.06).all()) and not torch.equal(starts[5, 0], incumbent)
     assert bool(((starts >= 0) & (starts <= 1)).all())
     plain = _starts(AcquisitionConfig(num_restarts=4, raw_samples=16, local_starts=0), acq, bounds,
-                    _incumbent(model, Z), seed=1, generator=gen)
+                    _best_inputs(model, Z), seed=1, generator=gen)
     assert plain.shape == (4, 1, 2)
+
+
+def test_around_best_pools_perturbations_of_the_best_inputs_with_the_sobol_points():
+    from workbench.models import LightGPSurrogate
+    from workbench.solvers.bo.core import AcquisitionConfig, FastLogEI, _around, _best_inputs, _starts, standardize
+
+    d = 40
+    gen = torch.Generator().manual_seed(0)
+    Z = torch.rand(60, d, generator=gen, dtype=torch.float64)
+    Y = standardize(((Z - 0.3) ** 2).sum(-1))
+    model = LightGPSurrogate().fit(Z, Y, generator=gen, state={})
+    best = _best_inputs(model, Z)
+    assert best.shape == (3, d)  # the top 5 % of 60 by posterior mean, best first
+    with torch.no_grad():
+        mean = model.posterior(best).mean.squeeze(-1)
+    assert bool((mean[:-1] >= mean[1:]).all())
+    config = AcquisitionConfig(num_restarts=5, raw_samples=32, local_starts=0, around_best=64,
+                               around_best_scale=1e-3)
+    pool = _around(config, best, gen)
+    moved = (pool - best[torch.arange(64) % 3]) != 0
+    assert bool((moved[:32].sum(-1) == d).all())  # the first half moves every coordinate
+    subset = moved[32:].sum(-1)  # the rest a random subset: 20 / d of the coordinates on average
+    assert bool((subset >= 1).all()) and 10 < float(subset.double().mean()) < 30
+    assert bool(((pool - best[torch.arange(64) % 3]).abs() < 0.01).all())
+    acq = FastLogEI(model, best_f=Y.max())
+    bounds = torch.stack([torch.zeros(d), torch.ones(d)]).to(Z)
+    starts = _starts(config, acq, bounds, best, seed=1, generator=gen)
+    assert starts.shape == (5, 1, d) and bool(((starts >= 0) & (starts <= 1)).all())
+    with pytest.raises(InvalidConfigError, match="around_best"):
+        AcquisitionConfig(around_best=-1)
 
 
 def test_boundary_share_counts_coordinates_on_the_bounds_after_the_initial_design():

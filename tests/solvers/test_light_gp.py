@@ -67,7 +67,8 @@ def test_posterior_is_the_closed_form_and_botorchs_view_agrees(data):
     torch.testing.assert_close(noisy - post.variance.squeeze(-1), torch.full((3, 4), 1e-3, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("options", [{}, {"kernel": "rbf"}, {"prior": "dim-scaled"}, {"noise": 1e-4}])
+@pytest.mark.parametrize("options", [{}, {"kernel": "rbf"}, {"prior": "dim-scaled"}, {"prior": "mle"},
+                                     {"noise": 1e-4}])
 def test_map_loss_gradient_matches_finite_differences(data, options):
     Z, Y = data
     surrogate = LightGPSurrogate(**options)
@@ -117,6 +118,23 @@ def test_dim_scaled_prior_is_the_lognormal_density_of_the_lengthscales():
                              scale=torch.tensor(1.0, dtype=torch.float64), noise=torch.tensor(1e-6, dtype=torch.float64))
         values.append((float(surrogate.log_prior(hp)), d * float(lognormal.log_prob(torch.tensor(lengthscale, dtype=torch.float64)))))
     assert values[1][0] - values[0][0] == pytest.approx(values[1][1] - values[0][1], rel=1e-9)
+
+
+def test_mle_prior_leaves_the_lengthscales_free_and_starts_them_at_root_d_over_ten():
+    d = 64
+    surrogate = LightGPSurrogate(prior="mle", noise=1e-6)
+    logs = []
+    for lengthscale in (0.5, 3.0):
+        hp = Hyperparameters(rho=torch.full((d,), lengthscale ** -2, dtype=torch.float64),
+                             scale=torch.tensor(1.0, dtype=torch.float64), noise=torch.tensor(1e-6, dtype=torch.float64))
+        logs.append(float(surrogate.log_prior(hp)))
+    assert logs[0] == logs[1]  # only the output scale's prior, the same for both
+    # a fit of zero iterations is its start: sqrt(64) / 10 = 0.8 in every input
+    g = torch.Generator().manual_seed(0)
+    Z = torch.rand(20, d, generator=g, dtype=torch.float64)
+    Y = torch.randn(20, 1, generator=g, dtype=torch.float64)
+    start = LightGPSurrogate(prior="mle", noise=1e-6, gtol=1e3).fit(Z, Y, generator=g, state={})
+    torch.testing.assert_close(start.rho.reshape(-1) ** -0.5, torch.full((d,), 0.8, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("acquisition", ["logei", "qlognei", "qlogei", "qucb", "ts"])

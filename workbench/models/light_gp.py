@@ -13,6 +13,10 @@ Priors (``prior``):
 * ``"dim-scaled"``: the lengthscales ``l_i = rho_i^(-1/2) ~ LogNormal(sqrt(2) + log(d) / 2, sqrt(3))`` (Hvarfner,
   Hellsten & Nardi, ICML 2024: the prior mass moves to longer lengthscales as the dimension grows, which keeps
   a plain GP working past ~20 dimensions; BoTorch's default), with the same output-scale and noise priors.
+* ``"mle"``: no lengthscale prior (maximum likelihood in the lengthscales), the first fit started from
+  ``l_i = sqrt(d) / 10`` (MSR's initialization: Papenmeier, Poloczek & Nardi, ICML 2025, who find that a
+  start scaled with the dimension is what keeps the likelihood's gradients from vanishing past ~20
+  dimensions), with the same output-scale and noise priors.
 
 The fitted model is a BoTorch ``Model`` (``posterior`` gives a ``GPyTorchPosterior``), so every BoTorch
 acquisition function works with it; ``mean_var`` is the cheap path for analytic acquisitions.
@@ -38,7 +42,7 @@ from workbench.validation import check_choice, check_number
 KERNELS = ("matern52", "rbf")
 #: added to every posterior variance (keeps joint covariances of nearby points positive definite)
 JITTER = 1e-9
-PRIORS = ("optuna", "dim-scaled")
+PRIORS = ("optuna", "dim-scaled", "mle")
 
 
 class _Matern52(torch.autograd.Function):
@@ -172,7 +176,7 @@ class LightGPSurrogate(Surrogate):
 
     #: "matern52" or "rbf"
     kernel: str = "matern52"
-    #: "optuna" or "dim-scaled" (lengthscale prior; see the module docstring)
+    #: "optuna", "dim-scaled" or "mle" (lengthscale prior; see the module docstring)
     prior: str = "optuna"
     #: None: the noise variance is fitted (above ``noise_floor``); a float: fixed at that value
     #: (standardized units), e.g. 1e-6 for a deterministic objective
@@ -195,6 +199,8 @@ class LightGPSurrogate(Surrogate):
     def log_prior(self, hp: Hyperparameters) -> Tensor:
         if self.prior == "optuna":
             lengthscale = -(0.1 / hp.rho + 0.1 * hp.rho).sum()
+        elif self.prior == "mle":
+            lengthscale = torch.zeros((), dtype=hp.rho.dtype, device=hp.rho.device)
         else:
             d = hp.rho.numel()
             log_l = -0.5 * hp.rho.log()
@@ -227,6 +233,8 @@ class LightGPSurrogate(Surrogate):
         r2_parts = diff * diff  # (n, n, d): squared differences per input, reused by every evaluation
         default = np.zeros(d + 2)
         default[d + 1] = math.log(1.0 - 0.99 * self.noise_floor)  # noise 1, as the scale and rho
+        if self.prior == "mle":
+            default[:d] = math.log(100.0 / d)  # lengthscales sqrt(d) / 10
         saved = state.get("light_gp") if self.warm_start else None
         starts = [saved] if saved is not None and len(saved) == d + 2 else []
         starts.append(default)
