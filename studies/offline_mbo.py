@@ -3,7 +3,7 @@ three continuous tasks; 8 seeds, 128 candidates per seed, scored like Design-Ben
 80th and 50th percentiles; mean ± std over seeds; mean rank).
 
     .venv/bin/workbench run studies/offline_mbo.py --runs-dir runs --workers 2
-    .venv/bin/workbench report runs/offline-mbo            # p100; --metric p80 / p50 for the others
+    .venv/bin/workbench report studies/offline_mbo.py --runs-dir runs   # p100; --metric p80 / p50 for the others
     .venv/bin/python scripts/offline_table.py runs/offline-mbo/results.nc
 
 Set ``OFFLINE_MBO_PROBLEMS``, ``OFFLINE_MBO_SOLVERS`` or ``OFFLINE_MBO_SEEDS`` (comma-separated) to run a

@@ -198,6 +198,20 @@ def test_ignite_lowers_the_surrogate_sharpness():
     assert bool((after < 0.8 * before).all()), (before, after)
 
 
+def test_the_trace_follows_the_multiplier_of_a_violated_constraint():
+    Z, y = _bowl_features()
+    config = SurrogateConfig(hidden=(16, 16), epochs=20, max_steps=30, lr=3e-3,
+                             sharpness=Sharpness(eps=1e-6, lambda_0=0.0, dual_lr=0.5))
+    trace: list[dict[str, float]] = []
+    fit_surrogate(config, Z, y, generator=torch.Generator().manual_seed(0), trace=trace)
+    assert [t["step"] for t in trace] == list(range(30))
+    # eps far below rho * ||grad h||: every dual step adds dual_lr * (rho * ||grad h|| - eps) to lambda
+    lams = [0.0] + [t["lambda"] for t in trace]
+    for before, t, after in zip(lams, trace, lams[1:]):
+        assert after == pytest.approx(before + 0.5 * (t["rho_norm"] - 1e-6), rel=1e-5)
+    assert all(t["rho_norm"] > 0 for t in trace)
+
+
 def _bowl_features(n: int = 512):
     data = Bowl(dim=4, n=n).dataset()
     return NetEncoding(data.space, data.X).encode(data.X), standardized(data.y).float()

@@ -165,9 +165,14 @@ class MLPStack:
 
 
 def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: torch.Generator,
-                  penalty: Callable[[MLPStack, Tensor, Tensor], Tensor] | None = None) -> MLPStack:
+                  penalty: Callable[[MLPStack, Tensor, Tensor], Tensor] | None = None,
+                  trace: list[dict[str, float]] | None = None) -> MLPStack:
     """Train an ensemble on features ``Z`` (``n x d``, float32, on the device) and standardized scores ``y``
     (``n``). Every random choice (initialization, batch order) is drawn from ``generator``.
+
+    Under a sharpness constraint, ``trace`` (a list) receives one entry per step: the step, the members' mean
+    multiplier after the dual step and their mean ``rho * ||grad_w h||`` on the minibatch (what is held
+    below ``eps``).
 
     ``penalty(net, xb, predictions)`` (a minibatch ``S x B x d`` and the members' predictions ``S x B``)
     returns a term per member (``S``) added to each member's loss, e.g. COMs' conservatism."""
@@ -213,6 +218,8 @@ def fit_surrogate(config: SurrogateConfig, Z: Tensor, y: Tensor, *, generator: t
             lam = lam + sharp.dual_lr * (sharp.rho * norm - sharp.eps)
             if sharp.nonnegative:
                 lam = lam.clamp_min(0.0)
+            if trace is not None:
+                trace.append({"step": step, "lambda": float(lam.mean()), "rho_norm": float(sharp.rho * norm.mean())})
         for p, g in zip(net.params + bounds, grads):
             p.grad = g
         opt.step()
