@@ -76,14 +76,15 @@ from workbench.testing import run_cells
 from workbench.solvers import resolve_solver
 from problems.synthetic import Branin
 names = json.loads(sys.argv[1])
-print(json.dumps({n: run_cells(Branin(), n, seeds=(3,), budget=int(sys.argv[2]))[3] for n in names}))
+seed = int(sys.argv[3])
+print(json.dumps({n: run_cells(Branin(), n, seeds=(seed,), budget=int(sys.argv[2]))[seed] for n in names}))
 """
 
 
-def trials_in_fresh_process(solver_names: list[str], budget: int) -> dict[str, list[list[float]]]:
-    """Run each registered solver on Branin (seed 3) in a new Python process; the recorded rows per solver."""
+def trials_in_fresh_process(solver_names: list[str], budget: int, *, seed: int = 3) -> dict[str, list[list[float]]]:
+    """Run each registered solver on Branin (``seed``) in a new Python process; the recorded rows per solver."""
     out = subprocess.run(
-        [sys.executable, "-c", _FRESH, json.dumps(solver_names), str(budget)],
+        [sys.executable, "-c", _FRESH, json.dumps(solver_names), str(budget), str(seed)],
         capture_output=True, text=True, check=False, timeout=900,
     )
     if out.returncode:
