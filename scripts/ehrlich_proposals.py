@@ -76,6 +76,12 @@ def collect(run_dir: Path) -> dict[tuple[str, str], list[dict[str, float]]]:
     return out
 
 
+def _mean(values: list[float]) -> float:
+    """Mean over the seeds that have the figure (NaN where none has)."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -86,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write("| task | solver | seeds | infeasible | feasible at 0 | letters moved (median) | "
                      "visible unchanged | best |\n|---|---|---|---|---|---|---|---|\n")
     for (task, solver), cells in sorted(stats.items()):
-        mean = {k: float(np.nanmean([c[k] for c in cells])) for k in cells[0]}
-        sys.stdout.write(f"| {task} | {solver} | {len(cells)} | {mean['infeasible']:.1%} | "
-                         f"{mean['zero_feasible']:.1%} | {mean['moved']:.1f} | {mean['unchanged']:.1%} | "
-                         f"{mean['best']:.3f} |\n")
+        mean = {k: _mean([c[k] for c in cells]) for k in cells[0]}
+        zero = "—" if np.isnan(mean["zero_feasible"]) else f"{mean['zero_feasible']:.1%}"  # no feasible proposal
+        sys.stdout.write(f"| {task} | {solver} | {len(cells)} | {mean['infeasible']:.1%} | {zero} | "
+                         f"{mean['moved']:.1f} | {mean['unchanged']:.1%} | {mean['best']:.3f} |\n")
     return 0
 
 
