@@ -21,15 +21,11 @@ import numpy as np
 
 
 def _storage(run_dir: Path):
-    journal = run_dir / "journal.log"
-    if journal.exists():
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
+    from workbench.recorder import default_storage_url, open_storage
 
-        return JournalStorage(JournalFileBackend(str(journal)))
-    if (run_dir / "optuna.db").exists():
-        return f"sqlite:///{run_dir / 'optuna.db'}"
-    raise SystemExit(f"ehrlich_proposals: no journal.log or optuna.db in {run_dir}")
+    if not (run_dir / "journal.log").exists() and not (run_dir / "optuna.db").exists():
+        raise SystemExit(f"ehrlich_proposals: no journal.log or optuna.db in {run_dir}")
+    return open_storage(default_storage_url(run_dir))
 
 
 def proposal_stats(problem, rows: np.ndarray) -> dict[str, float]:
