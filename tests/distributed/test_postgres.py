@@ -23,12 +23,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 STUDY = """
-import time
+import os, signal, time
 from workbench import Real, Space, Study, problem
+
+CALLS = []
 
 @problem(space=Space(Real("x", -1.0, 1.0), Real("y", -1.0, 1.0)), optimum=0.0)
 def bowl(r):
     time.sleep({sleep})
+    CALLS.append(1)
+    if len(CALLS) == int(os.environ.get("DIST_FREEZE_AT_CALL", "0")):
+        os.kill(os.getpid(), signal.SIGSTOP)  # the worker stops itself mid-cell, its claim held, steps left
     return r["x"] ** 2 + (r["y"] - 0.25) ** 2
 
 study = Study(name="{name}", problems=[bowl], solvers={solvers}, seeds=range({seeds}), budget={budget})
@@ -48,11 +53,18 @@ def write_study(tmp_path, name="dist", sleep=0.0, solvers=("random",), seeds=6, 
     return path.name
 
 
-def worker(tmp_path, env, study_file, url, *extra):
+def worker(tmp_path, env, study_file, url, *extra, freeze_at_call=0):
     return subprocess.Popen(
         workbench_cmd() + ["worker", study_file, "--quiet", *extra],
-        cwd=tmp_path, env=dict(env, WORKBENCH_STORAGE=url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=dict(env, WORKBENCH_STORAGE=url, DIST_FREEZE_AT_CALL=str(freeze_at_call)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+def is_stopped(proc):
+    """Whether the process is stopped by a signal (state T in /proc)."""
+    with open(f"/proc/{proc.pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
 
 
 def cell_trials(url, name):
@@ -138,9 +150,12 @@ def test_sigkill_a_worker_mid_cell_and_another_finishes_it(server, tmp_path, cli
 def test_a_frozen_worker_loses_its_cell_after_the_grace_period(server, tmp_path, cli_env):
     url = server.new_database()
     study = write_study(tmp_path, seeds=2, budget=30, sleep=0.05)
-    first = worker(tmp_path, cli_env, study, url, "--grace", "3")
-    wait_for(lambda: n_recorded(url, "dist") >= 5, 120, "the first worker to start")
-    first.send_signal(signal.SIGSTOP)  # alive but silent: its heartbeat lapses
+    # the worker stops itself inside its sixth evaluation (SIGSTOP): alive but silent, its heartbeat lapses while
+    # it holds the first cell with steps left. (A stop sent from here after polling the storage could land
+    # between cells, or after both, however slow the machine, and then nothing would be taken over.)
+    first = worker(tmp_path, cli_env, study, url, "--grace", "3", freeze_at_call=6)
+    wait_for(lambda: first.poll() is not None or is_stopped(first), 120, "the first worker to stop itself")
+    assert first.poll() is None, first.communicate()
     try:
         second = worker(tmp_path, cli_env, study, url, "--grace", "3")
         wait_for(lambda: n_recorded(url, "dist") >= 40, 120, "the second worker to take over")
