@@ -128,7 +128,7 @@ def test_invalid_options_are_refused_naming_the_field(options):
 @pytest.mark.parametrize(
     "options",
     [dict(acquisition="ei"), dict(beta=-1.0), dict(num_restarts=10, raw_samples=5), dict(ftol=0.0),
-     dict(local_starts=-1), dict(local_scale=0.0), dict(local_scale=2)],
+     dict(local_starts=-1), dict(local_scale=0.0), dict(local_scale=2), dict(outputs="log")],
 )
 def test_invalid_acquisition_options_are_refused_naming_the_field(options):
     with pytest.raises(InvalidConfigError, match=rf"AcquisitionConfig\b.*{next(iter(options))}"):
@@ -255,6 +255,32 @@ def test_around_best_pools_perturbations_of_the_best_inputs_with_the_sobol_point
     assert starts.shape == (5, 1, d) and bool(((starts >= 0) & (starts <= 1)).all())
     with pytest.raises(InvalidConfigError, match="around_best"):
         AcquisitionConfig(around_best=-1)
+
+
+def test_power_outputs_spread_the_good_values_that_a_heavy_tail_squeezes():
+    from workbench.solvers.bo.core import standardize, transform_outputs
+
+    gen = torch.Generator().manual_seed(0)
+    good = 300.0 + 100.0 * torch.rand(40, generator=gen, dtype=torch.float64)
+    y = torch.cat([good, torch.tensor([6000.0, 6500.0, 7000.0], dtype=torch.float64)])  # values to minimize
+    plain, power = standardize(y), transform_outputs(y, "power")
+    assert torch.equal(transform_outputs(y), plain)  # the default is plain standardization
+    assert power.shape == (43, 1)
+    assert float(power.mean()) == pytest.approx(0.0, abs=1e-9) and float(power.std()) == pytest.approx(1.0)
+    # the same order (larger is better for the model), but the good values are no longer crowded together
+    assert torch.equal(power.squeeze(-1).argsort(), plain.squeeze(-1).argsort())
+    spread = lambda t: float(t[:40].max() - t[:40].min())  # noqa: E731
+    assert spread(power) > 3 * spread(plain)
+    # a constant or too short a history falls back to standardizing, without NaN
+    for flat in (torch.full((5,), 2.0, dtype=torch.float64), y[:2]):
+        out = transform_outputs(flat, "power")
+        assert bool(torch.isfinite(out).all()) and torch.equal(out, standardize(flat))
+
+
+def test_power_outputs_run_through_a_short_bo_run():
+    solver = BoGP(n_initial=5, acquisition=AcquisitionConfig(outputs="power", **SEARCH))
+    _, y, _ = _run(solver, Branin(), 15)
+    assert float(y[5:].min()) < float(y[:5].min()), y.tolist()
 
 
 def test_boundary_share_counts_coordinates_on_the_bounds_after_the_initial_design():

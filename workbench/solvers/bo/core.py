@@ -37,6 +37,7 @@ from workbench.validation import check_choice, check_int, check_number, check_po
 log = logging.getLogger("workbench")
 
 ACQUISITIONS = ("qlognei", "qlogei", "logei", "qucb", "ts")
+OUTPUTS = ("standardize", "power")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,9 +73,15 @@ class AcquisitionConfig:
     around_best_scale: float = 1e-3
     #: candidate points of Thompson sampling
     ts_candidates: int = 1000
+    #: how the observed values are scaled before the fit: "standardize" (zero mean, unit variance) or "power"
+    #: (a Yeo-Johnson transform, its exponent by maximum likelihood, then standardized: the output warping of
+    #: HEBO, Cowen-Rivers et al., JAIR 2022), which draws in a heavy tail of bad values so that the good ones
+    #: still differ from each other on the model's scale
+    outputs: str = "standardize"
 
     def __post_init__(self) -> None:
         check_choice(self, "acquisition", self.acquisition, ACQUISITIONS)
+        check_choice(self, "outputs", self.outputs, OUTPUTS)
         for f, low in (("mc_samples", 1), ("num_restarts", 1), ("raw_samples", 1), ("maxiter", 1),
                        ("ts_candidates", 2), ("local_starts", 0), ("around_best", 0)):
             check_int(self, f, getattr(self, f), low)
@@ -93,6 +100,25 @@ def standardize(y: Tensor) -> Tensor:
     if not bool(std > 1e-12):
         std = torch.ones_like(std)
     return (-(y - y.mean()) / std).unsqueeze(-1)
+
+
+def transform_outputs(y: Tensor, outputs: str = "standardize") -> Tensor:
+    """Values to minimize (``n``) -> the model's targets to maximize (``n x 1``), scaled as ``outputs`` says
+    (:attr:`AcquisitionConfig.outputs`). The power transform falls back to standardizing when its fit is not
+    finite (constant or too few values)."""
+    if outputs == "power" and y.numel() >= 3:
+        from scipy import stats
+
+        v = y.detach().cpu().double().numpy()
+        if v.std() > 1e-12:
+            v = (v - v.mean()) / v.std()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lmbda = float(stats.yeojohnson_normmax(v))
+                t = stats.yeojohnson(v, lmbda)
+            if math.isfinite(lmbda) and bool((abs(t) < 1e300).all()):
+                y = torch.as_tensor(t, dtype=y.dtype, device=y.device)
+    return standardize(y)
 
 
 def fit_with_fallback(surrogate: Surrogate, X: Tensor, Y: Tensor, *, generator: torch.Generator,
@@ -188,7 +214,7 @@ def propose(config: AcquisitionConfig, surrogate: Surrogate, enc: Encoding, X: T
     device = X.device
     generator = torch.Generator().manual_seed(seed)
     Z = enc.encode(X.to(torch.float64))
-    Y = standardize(y.to(torch.float64))
+    Y = transform_outputs(y.to(torch.float64), config.outputs)
     model = fit_with_fallback(surrogate, Z, Y, generator=generator, state=state, label=label)
     taken = [Z] + ([enc.encode(pending.to(torch.float64))] if pending is not None and len(pending) else [])
     if model is None:
