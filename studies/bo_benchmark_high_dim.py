@@ -22,6 +22,8 @@ from workbench.solvers.bo import AcquisitionConfig, BoGP, BoTuRBO
 from workbench.solvers.bo.tables import BENCHMARK_SOLVERS
 from workbench.study import pick
 
+# bo-gp's acquisition before its default took the power transform of the outputs (2026-12-07)
+STANDARDIZED = AcquisitionConfig(acquisition="logei")
 MSR_SEARCH = AcquisitionConfig(acquisition="logei", num_restarts=5, raw_samples=512, around_best=512,
                                local_starts=0)
 SOLVERS = [*BENCHMARK_SOLVERS,
@@ -32,12 +34,13 @@ SOLVERS = [*BENCHMARK_SOLVERS,
            # which took about 10 s per proposal on this CPU
            BoTuRBO(surrogate=IBNNSurrogate(), candidates=1000, name="bo-turbo-ibnn"),
            "bo-saas-map",
-           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), name="bo-gp-dim-scaled"),
+           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), acquisition=STANDARDIZED, name="bo-gp-dim-scaled"),
            # the dimension-scaled prior with MSR's acquisition search (Papenmeier, Poloczek & Nardi, ICML 2025):
            # LogEI from 5 starts chosen among 512 Sobol points and 512 points near the best inputs
            BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), acquisition=MSR_SEARCH,
                 name="bo-gp-dim-scaled-msr-search"),
            # a Yeo-Johnson transform of the observed values before the fit (AcquisitionConfig.outputs="power")
+           # (bo-gp's default since 2026-12-07; the name keeps the cells measured before that)
            BoGP(acquisition=AcquisitionConfig(acquisition="logei", outputs="power"), name="bo-gp-power"),
            BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"),
                 acquisition=AcquisitionConfig(acquisition="logei", outputs="power"), name="bo-gp-dim-scaled-power")]

@@ -12,12 +12,15 @@ against ``bo-gp``, ``bo-gp-dim-scaled`` (``bo-gp`` under the dimension-scaled le
 from problems.synthetic import Hartmann
 from workbench import Embedded, Study
 from workbench.models import LightGPSurrogate, SaasSurrogate
-from workbench.solvers.bo import BoGP, BoSAASMap
+from workbench.solvers.bo import AcquisitionConfig, BoGP, BoSAASMap
 from workbench.study import pick
+
+STANDARDIZED = AcquisitionConfig(acquisition="logei")  # bo-gp's acquisition before 2026-12-07
 
 SOLVERS = ["bo-saas-map", BoSAASMap(surrogate=SaasSurrogate(inference="map", shrinkage="paper"),
                                     name="bo-saas-map-paper"), "bo-gp",
-           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), name="bo-gp-dim-scaled"), "optuna-gp", "random"]
+           BoGP(surrogate=LightGPSurrogate(prior="dim-scaled"), acquisition=STANDARDIZED, name="bo-gp-dim-scaled"),
+           "optuna-gp", "random"]
 
 study = Study(
     name="bo-sparse-high-dim",

@@ -74,9 +74,9 @@ class AcquisitionConfig:
     #: candidate points of Thompson sampling
     ts_candidates: int = 1000
     #: how the observed values are scaled before the fit: "standardize" (zero mean, unit variance) or "power"
-    #: (a Yeo-Johnson transform, its exponent by maximum likelihood, then standardized: the output warping of
-    #: HEBO, Cowen-Rivers et al., JAIR 2022), which draws in a heavy tail of bad values so that the good ones
-    #: still differ from each other on the model's scale
+    #: (centred and scaled, a Yeo-Johnson transform with its exponent by maximum likelihood, then standardized:
+    #: the output warping of HEBO, Cowen-Rivers et al., JAIR 2022, which uses Box-Cox for positive values),
+    #: which draws in a heavy tail of bad values so that the good ones still differ on the model's scale
     outputs: str = "standardize"
 
     def __post_init__(self) -> None:

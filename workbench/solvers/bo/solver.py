@@ -102,10 +102,13 @@ class BayesOptRun(SolverRun):
 @solvers.register("bo-gp")
 @dataclass(frozen=True, kw_only=True)
 class BoGP(BayesOpt):
-    """BO with an exact GP (the light GP: Matérn-5/2 ARD, MAP under priors) and analytic log EI."""
+    """BO with an exact GP (the light GP: Matérn-5/2 ARD, MAP under priors) and analytic log EI, fitted to the
+    observed values after a power transform (``outputs="power"``; ``AcquisitionConfig(acquisition="logei")``
+    is the earlier default, plain standardization)."""
 
     surrogate: Surrogate = field(default_factory=LightGPSurrogate)
-    acquisition: AcquisitionConfig = field(default_factory=lambda: AcquisitionConfig(acquisition="logei"))
+    acquisition: AcquisitionConfig = field(
+        default_factory=lambda: AcquisitionConfig(acquisition="logei", outputs="power"))
 
 
 @solvers.register("bo-dkl")
