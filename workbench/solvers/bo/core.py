@@ -114,8 +114,7 @@ def transform_outputs(y: Tensor, outputs: str = "standardize") -> Tensor:
             v = (v - v.mean()) / v.std()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                lmbda = float(stats.yeojohnson_normmax(v))
-                t = stats.yeojohnson(v, lmbda)
+                t, lmbda = stats.yeojohnson(v)  # the exponent by maximum likelihood
             if math.isfinite(lmbda) and bool((abs(t) < 1e300).all()):
                 y = torch.as_tensor(t, dtype=y.dtype, device=y.device)
     return standardize(y)
