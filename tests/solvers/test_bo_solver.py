@@ -46,7 +46,7 @@ def test_every_bo_solver_is_registered():
     from workbench.families.offline import OfflineSolver
 
     online = {n for n in solvers.names() if n.startswith("bo-") and not issubclass(solvers.get(n), OfflineSolver)}
-    assert online == set(NAMES.values()) | {"bo-turbo", "bo-saas", "bo-saas-map"}
+    assert online == set(NAMES.values()) | {"bo-turbo", "bo-saas", "bo-saas-map", "bo-add"}
 
 
 @pytest.mark.parametrize("kind", sorted(NAMES))

@@ -4,6 +4,7 @@ function works with it.
 =========================  =====================================================================
 ``GPSurrogate``            exact GP, BoTorch ``SingleTaskGP`` defaults, marginal likelihood
 ``LightGPSurrogate``       exact GP written for the BO loop: Matérn-5/2 ARD, fitted scale, MAP with priors
+``AdditiveGPSurrogate``    exact GP, a sum of squared-exponential kernels on random groups of inputs (Add-GP)
 ``DKLSurrogate``           deep kernel learning: MLP features into a Matérn-5/2 kernel
 ``IBNNSurrogate``          GP with the infinite-width BNN kernel
 ``EnsembleSurrogate``      deep ensemble of MAP networks
@@ -16,6 +17,7 @@ function works with it.
 =========================  =====================================================================
 """
 
+from workbench.models.additive_gp import AdditiveGPSurrogate
 from workbench.models.base import FitError, Surrogate
 from workbench.models.dkl import DKLSurrogate
 from workbench.models.ensemble import EnsembleSurrogate
@@ -30,6 +32,7 @@ from workbench.models.sghmc import SGHMCSurrogate
 from workbench.models.sgntk import NNGPSignSurrogate, SGNTKSurrogate
 
 __all__ = [
+    "AdditiveGPSurrogate",
     "DKLSurrogate",
     "EnsembleSurrogate",
     "FitError",

@@ -63,9 +63,8 @@ class BayesOpt(BlackBoxSolver):
 class BayesOptRun(SolverRun):
     """The state of one BO run: observations, the warm-start state of the surrogate, the Sobol design."""
 
-    def __init__(self, solver: BayesOpt, cell: CellContext) -> None:
+    def __init__(self, solver: BlackBoxSolver, cell: CellContext) -> None:
         self.solver = solver
-        self.config = solver.acquisition
         self.space = cell.space
         self.seed = cell.seed
         self.device = cell.device
@@ -89,10 +88,14 @@ class BayesOptRun(SolverRun):
             else:
                 pending = rows[0] if rows else None
                 seed = (self.seed * 1_000_003 + self.asked) % (2**31 - 1)
-                rows.append(propose(self.config, self.solver.surrogate, self.enc, self.X, self.y, rest, seed=seed,
-                                    state=self.state, label=self.solver.label, pending=pending).to(self.device))
+                rows.append(self._propose(rest, seed, pending).to(self.device))
         self.asked += n
         return torch.cat(rows)
+
+    def _propose(self, q: int, seed: int, pending: Tensor | None) -> Tensor:
+        """``q`` native rows from the model of the observations so far (``pending`` rows are asked, not told)."""
+        return propose(self.solver.acquisition, self.solver.surrogate, self.enc, self.X, self.y, q, seed=seed,
+                       state=self.state, label=self.solver.label, pending=pending)
 
     def tell(self, X: Tensor, y: Tensor) -> None:
         self.X = torch.cat([self.X, X.detach().to(self.device, torch.float64)])
