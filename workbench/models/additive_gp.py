@@ -174,7 +174,7 @@ class AdditiveGPSurrogate(Surrogate):
                                         torch.linspace(float(lo[1]), float(hi[1]), 16, dtype=y.dtype), indexing="ij")
         with torch.no_grad():
             values = torch.cat([self._nll(h.to(y.device), s.to(y.device), r2, y)
-                                for h, s in zip(grid_h.reshape(-1).split(64), grid_s.reshape(-1).split(64))])
+                                for h, s in zip(grid_h.reshape(-1).split(16), grid_s.reshape(-1).split(16))])
         if not bool(torch.isfinite(values).any()):
             raise FitError("the additive GP's marginal likelihood is not finite anywhere on its grid")
         best = int(values.argmin())
