@@ -9,16 +9,16 @@ independent a priori, the posterior of each ``f_j`` given the sum's observations
 
 Learning (every ``relearn_every`` fits, and at the first): the inputs are split into groups of
 ``group_size`` by a random permutation; ``h`` and ``s`` maximize the marginal likelihood inside the paper
-code's ranges (``h`` in [1e-5, 5] on the unit cube, ``s`` in [0.03, 30] times the outputs' standard
-deviation); then ``decompositions`` random permutations are scored by the marginal likelihood at those values,
+code's ranges (``h`` in [1e-5, 5] on the unit cube, ``s``, a variance, in [0.03, 30] on the standardized
+outputs); then ``decompositions`` random permutations are scored by the marginal likelihood at those values,
 the best is kept and ``h``, ``s`` are fitted again for it (the code's "partialLearn" strategy). Between
 learnings the model is refitted to the new data with the learned values.
 
 Where this differs from the paper's code (MATLAB, ``add-gp-bandits``): ``h`` and ``s`` are found by a log-grid
 and L-BFGS-B instead of DiRect; the first split is a random permutation (the code starts from a random
 rotation); the marginal likelihood is computed with the centred outputs (the code solves with the
-uncentred ones); outputs are standardized, so the noise variance 0.01 and the scale range are in units of
-their standard deviation (the code scales them by the initial design's standard deviation).
+uncentred ones); outputs are standardized (unit variance), so the noise variance 0.01 and the scale's range
+are relative to the outputs' variance (the code multiplies both by the initial design's standard deviation).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class AdditiveGPSurrogate(Surrogate):
     decompositions: int = 5
     #: fits between two learnings of the split, the bandwidth and the scale (the paper's code: 25)
     relearn_every: int = 25
-    #: ranges of the bandwidth (unit cube) and of the scale (output standard deviations), the code's
+    #: ranges of the bandwidth (unit cube) and of the scale (a variance, standardized outputs), the code's
     bandwidth_range: tuple[float, float] = (1e-5, 5.0)
     scale_range: tuple[float, float] = (0.03, 30.0)
 
