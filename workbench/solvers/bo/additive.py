@@ -36,7 +36,7 @@ from workbench.models.additive_gp import AdditiveGP, AdditiveGPSurrogate
 from workbench.models.base import FitError
 from workbench.solver import CellContext
 from workbench.solvers import solvers
-from workbench.solvers.bo.core import standardize
+from workbench.solvers.bo.core import _random, _short, standardize
 from workbench.solvers.bo.solver import BayesOptRun
 from workbench.validation import check_int, check_positive
 
@@ -86,8 +86,8 @@ class AddGPUCBRun(BayesOptRun):
                 model = model.conditioned(self.enc.encode(pending.to(torch.float64)))
         except (FitError, RuntimeError, ValueError) as e:
             log.warning("%s: additive GP failed at %d observations (%s); proposing quasi-random points",
-                        self.solver.label, Z.shape[0], f"{type(e).__name__}: {e}".splitlines()[0][:200])
-            return self.space.from_unit(torch.rand(q, self.space.dim, generator=generator, dtype=torch.float64))
+                        self.solver.label, Z.shape[0], _short(e))
+            return self.enc.decode(_random(self.enc, q, generator, Z.device))
         seen = torch.cat([Z] + ([self.enc.encode(pending.to(torch.float64))] if pending is not None else []))
         chosen: list[Tensor] = []
         for _ in range(q):
@@ -95,8 +95,7 @@ class AddGPUCBRun(BayesOptRun):
             if self.enc.is_relaxed:
                 z = self.enc.project(z)
             if bool((seen == z).all(-1).any()):  # small discrete spaces: an evaluated point is not asked again
-                z = self.enc.encode(self.space.from_unit(
-                    torch.rand(1, self.space.dim, generator=generator, dtype=torch.float64)).to(z))
+                z = _random(self.enc, 1, generator, z.device)
             chosen.append(z)
             seen = torch.cat([seen, z])
             model = model.conditioned(z)
