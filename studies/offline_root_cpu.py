@@ -8,8 +8,12 @@ on TFBind8's default factor, 8 seeds, beside ``ga-mean``.
 ``root-oracle-target`` conditions on the paper's oracle-derived target (0.8 x the task's best score,
 standardized by the visible scores: 7.05 on this factor). It reads the hidden oracle's range, so it is a
 diagnostic that isolates the target rule, not a setting a user could run. ``OFFLINE_ROOT_SOLVERS`` /
-``OFFLINE_ROOT_SEEDS`` (comma-separated) run a part; docs/offline.md has the table.
+``OFFLINE_ROOT_SEEDS`` (comma-separated) run a part; ``OFFLINE_ROOT_PROBLEMS`` runs other offline tasks
+instead of TFBind8 (e.g. ``offline-ackley32,offline-rosenbrock20,offline-styblinskitang50``; the oracle target
+is TFBind8's). docs/offline.md has the tables.
 """
+
+import os
 
 from workbench import Study
 from workbench.solvers.offline import ROOT
@@ -29,9 +33,12 @@ SOLVERS = [
     "ga-mean",
 ]
 
+# TFBind8 unless OFFLINE_ROOT_PROBLEMS names others
+PROBLEMS = ["tfbind8", "offline-ackley32", "offline-rosenbrock20", "offline-styblinskitang50"]
+
 study = Study(
     name="offline-root-cpu",
-    problems=["tfbind8"],
+    problems=pick("OFFLINE_ROOT_PROBLEMS", PROBLEMS) if os.environ.get("OFFLINE_ROOT_PROBLEMS") else ["tfbind8"],
     solvers=pick("OFFLINE_ROOT_SOLVERS", SOLVERS, name=lambda s: s if isinstance(s, str) else s.label),
     seeds=[int(s) for s in pick("OFFLINE_ROOT_SEEDS", range(8))],
     budget=128,
