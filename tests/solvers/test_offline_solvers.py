@@ -292,7 +292,10 @@ def test_root_bridge_moves_low_designs_to_high_ones():
 
 def test_root_scale_follows_the_device_and_explicit_options_override_it():
     cpu, gpu = ROOT().at("cpu"), ROOT().at(torch.device("cuda"))  # resolving builds nothing on the device
-    assert (cpu.scale, cpu.epochs, cpu.passes, cpu.n_fit, cpu.bridge.hidden) == ("cpu", 8, 2, 1000, 512)
+    assert (cpu.scale, cpu.epochs, cpu.passes, cpu.n_fit, cpu.bridge.hidden) == ("cpu", 8, 2, 4000, 512)
+    # the CPU budget keeps 1,000 GP rows for wide designs (Ehrlich's 992 features), 4,000 up to 256 features
+    assert [ROOT().at("cpu", f).n_fit for f in (24, 256, 257, 992)] == [4000, 4000, 1000, 1000]
+    assert ROOT().at("cuda", 3968).n_fit == 15000 and ROOT(n_fit=500).at("cpu", 992).n_fit == 500
     assert (gpu.scale, gpu.epochs, gpu.passes, gpu.n_fit, gpu.bridge.hidden) == ("paper", 100, 1, 15000, 1024)
     mixed = ROOT(scale="paper", epochs=3, bridge=BridgeConfig(hidden=64, condition="ordered")).at("cpu")
     assert (mixed.scale, mixed.epochs, mixed.passes, mixed.n_fit, mixed.bridge.hidden) == ("paper", 3, 1, 15000, 64)
